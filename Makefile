@@ -1,0 +1,48 @@
+# One command to set up and run the demo, one to run the tests (see README).
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+DEMO_START := 2025-03-01
+DEMO_DAYS := 7
+DEMO_LAST := 2025-03-08
+
+export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
+
+.PHONY: setup demo test lint format validate dev bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+demo: setup
+	mkdir -p $(DAGSTER_HOME) data/landing
+	$(BIN)/python -m telemetry_assets.demo --landing data/landing --start $(DEMO_START) --days $(DEMO_DAYS)
+	$(BIN)/dagster asset materialize -m telemetry_assets.definitions --select '*' \
+		--partition-range $(DEMO_START)...$(DEMO_LAST)
+	@$(BIN)/python -m telemetry_assets.summary
+
+validate: setup
+	$(BIN)/dagster definitions validate -m telemetry_assets.definitions
+
+test: setup validate
+	$(BIN)/pytest
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: setup
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+dev: setup
+	mkdir -p $(DAGSTER_HOME)
+	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1
+
+clean:
+	rm -rf data/warehouse data/reports data/dagster_home

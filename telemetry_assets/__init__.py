@@ -1,0 +1,1 @@
+"""Telemetry pipeline: landing files -> validated day-partitioned Parquet warehouse."""

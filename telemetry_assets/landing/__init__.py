@@ -1,0 +1,1 @@
+"""Reading landing files: discovery, physical lines, and the three input formats."""

@@ -1,0 +1,123 @@
+"""Landing-file discovery: which names are inputs, their format and file day, and fingerprints.
+
+The file name alone decides the format; every other file is ignored. Only the landing folder
+and its direct subfolders are scanned, and links that lead outside the landing folder are
+reported and skipped so a landing name can never pull in data from elsewhere.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import stat
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+
+
+class FileFormat(StrEnum):
+    EVENTS = "events"
+    PRODUCT_ANALYTICS = "product_analytics"
+    METRICS = "metrics"
+
+
+_DAY = r"(?P<day>\d{4}-\d{2}-\d{2})"
+_NAME_PATTERNS: dict[FileFormat, re.Pattern[str]] = {
+    FileFormat.EVENTS: re.compile(rf"events-{_DAY}T\d{{2}}.*\.jsonl(?P<gz>\.gz)?"),
+    FileFormat.PRODUCT_ANALYTICS: re.compile(rf"product-analytics-{_DAY}.*\.csv(?P<gz>\.gz)?"),
+    FileFormat.METRICS: re.compile(rf"metrics-{_DAY}T\d{{2}}.*\.jsonl(?P<gz>\.gz)?"),
+}
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """What identifies one version of a landing file; a change means the file is read again."""
+
+    size: int
+    mtime_ns: int
+
+    def token(self) -> str:
+        return f"{self.size}:{self.mtime_ns}"
+
+
+@dataclass(frozen=True)
+class LandingFile:
+    rel_path: str
+    path: Path
+    fmt: FileFormat
+    file_day: dt.date
+    gzipped: bool
+    fingerprint: Fingerprint
+
+
+@dataclass
+class LandingScan:
+    files: list[LandingFile] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)
+
+    def for_days(self, days: set[dt.date]) -> list[LandingFile]:
+        return [f for f in self.files if f.file_day in days]
+
+
+def classify(name: str) -> tuple[FileFormat, dt.date, bool] | None:
+    """Format, file day and gzip flag for a landing file name, or None for names to ignore."""
+    for fmt, pattern in _NAME_PATTERNS.items():
+        match = pattern.fullmatch(name)
+        if match:
+            try:
+                day = dt.date.fromisoformat(match["day"])
+            except ValueError:
+                return None
+            return fmt, day, match["gz"] is not None
+    return None
+
+
+def _entries(root: Path) -> list[tuple[str, os.DirEntry[str]]]:
+    """Files directly in root and in its direct subfolders, as (relative path, entry)."""
+    found: list[tuple[str, os.DirEntry[str]]] = []
+    with os.scandir(root) as top:
+        for entry in top:
+            if entry.is_dir(follow_symlinks=False):
+                with os.scandir(entry.path) as sub:
+                    found.extend((f"{entry.name}/{child.name}", child) for child in sub)
+            else:
+                found.append((entry.name, entry))
+    return found
+
+
+def scan_landing(root: Path) -> LandingScan:
+    """Every input file under root; names that look like inputs but cannot be used are reported."""
+    scan = LandingScan()
+    real_root = root.resolve()
+    for rel_path, entry in sorted(_entries(root), key=lambda item: item[0]):
+        name = entry.name
+        kind = classify(name)
+        if kind is None:
+            if any(p.fullmatch(name) for p in _NAME_PATTERNS.values()):
+                scan.skipped[rel_path] = "file name carries a date that does not exist"
+            continue
+        if entry.is_symlink():
+            target = Path(entry.path).resolve()
+            if not target.is_relative_to(real_root):
+                scan.skipped[rel_path] = "symbolic link to a file outside the landing folder"
+                continue
+        try:
+            info = os.stat(entry.path)
+        except OSError as error:
+            scan.skipped[rel_path] = f"cannot stat: {error.strerror}"
+            continue
+        if not stat.S_ISREG(info.st_mode):
+            continue
+        fmt, day, gzipped = kind
+        scan.files.append(
+            LandingFile(
+                rel_path=rel_path,
+                path=Path(entry.path),
+                fmt=fmt,
+                file_day=day,
+                gzipped=gzipped,
+                fingerprint=Fingerprint(size=info.st_size, mtime_ns=info.st_mtime_ns),
+            )
+        )
+    return scan

@@ -1,0 +1,84 @@
+"""Resources for every external thing: the landing folder, the warehouse, the ingest policy.
+
+Defaults come from the environment (see `settings`), so the CLI, the UI, tests and CI share
+one set of switches; run config may still override any field.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dagster as dg
+from pydantic import field_validator
+
+from telemetry_assets import settings, warehouse
+from telemetry_assets.landing.files import LandingScan, scan_landing
+
+
+class LandingZone(dg.ConfigurableResource):
+    """The folder (and its direct subfolders) where landing files arrive."""
+
+    landing_dir: str
+
+    @classmethod
+    def from_env(cls) -> LandingZone:
+        return cls(landing_dir=settings.env_value(settings.LANDING_DIR))
+
+    def root(self) -> Path:
+        root = settings.resolve_dir(self.landing_dir)
+        if not root.is_dir():
+            raise dg.Failure(
+                description=(
+                    f"landing folder {root} does not exist; create it or point "
+                    f"{settings.LANDING_DIR.env} at the folder where files land"
+                )
+            )
+        return root
+
+    def scan(self) -> LandingScan:
+        return scan_landing(self.root())
+
+
+class Warehouse(dg.ConfigurableResource):
+    """Root of the day-partitioned Parquet tables."""
+
+    warehouse_dir: str
+
+    @classmethod
+    def from_env(cls) -> Warehouse:
+        return cls(warehouse_dir=settings.env_value(settings.WAREHOUSE_DIR))
+
+    def root(self) -> Path:
+        """The warehouse root, proven writable before any table is touched."""
+        root = settings.resolve_dir(self.warehouse_dir)
+        try:
+            warehouse.check_writable(root)
+        except PermissionError as error:
+            raise dg.Failure(description=str(error)) from None
+        return root
+
+
+class IngestPolicy(dg.ConfigurableResource):
+    """How lenient the gate is: lateness window and the tolerated share of malformed records."""
+
+    late_days: int
+    max_malformed_ratio: float
+
+    @classmethod
+    def from_env(cls) -> IngestPolicy:
+        return cls(
+            late_days=settings.late_days(),
+            max_malformed_ratio=settings.parse_ratio(
+                settings.env_value(settings.MAX_MALFORMED_RATIO)
+            ),
+        )
+
+    @field_validator("late_days")
+    @classmethod
+    def _late_days(cls, value: int) -> int:
+        return settings.parse_late_days(value)
+
+    @field_validator("max_malformed_ratio")
+    @classmethod
+    def _ratio(cls, value: float) -> float:
+        return settings.parse_ratio(value)

@@ -1,0 +1,125 @@
+"""Warehouse tables: their columns, types and keys (DESIGN §6), as pandera models.
+
+This is the one place a table's columns are written down; writers select these columns in
+this order and the schema checks validate what was written against the same models.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandera.polars as pa
+import polars as pl
+
+UTC_MICROS = pl.Datetime("us", "UTC")
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    schema: pl.Schema
+    key: tuple[str, ...]
+    nullable: frozenset[str] = frozenset()
+
+    @property
+    def columns(self) -> list[str]:
+        return self.schema.names()
+
+    def empty(self) -> pl.DataFrame:
+        return self.schema.to_frame()
+
+    def conform(self, frame: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
+        """Exactly this table's columns, in order, with its types."""
+        return frame.lazy().select(pl.col(c).cast(t) for c, t in self.schema.items()).collect()
+
+    def model(self) -> pa.DataFrameSchema:
+        return pa.DataFrameSchema(
+            {
+                name: pa.Column(dtype, nullable=name in self.nullable)
+                for name, dtype in self.schema.items()
+            },
+            unique=list(self.key),
+            strict=True,
+            ordered=True,
+            name=self.name,
+        )
+
+
+EVENTS = Table(
+    "events",
+    pl.Schema(
+        {
+            "event_id": pl.String,
+            "schema_version": pl.String,
+            "channel": pl.String,
+            "event": pl.String,
+            "timestamp": UTC_MICROS,
+            "user_id": pl.String,
+            "session_id": pl.String,
+            "feature_id": pl.String,
+            "service": pl.String,
+            "latency_ms": pl.Float64,
+            "payload": pl.String,
+            "source_file": pl.String,
+            "source_line": pl.Int64,
+        }
+    ),
+    key=("event_id",),
+    nullable=frozenset({"user_id", "session_id", "feature_id", "service", "latency_ms"}),
+)
+
+QUARANTINE = Table(
+    "quarantine",
+    pl.Schema(
+        {
+            "source_file": pl.String,
+            "source_line": pl.Int64,
+            "reason": pl.String,
+            "detail": pl.String,
+            "raw": pl.String,
+            "file_day": pl.Date,
+        }
+    ),
+    key=("source_file", "source_line"),
+    nullable=frozenset({"detail"}),
+)
+
+INGEST_STATS = Table(
+    "ingest_stats",
+    pl.Schema(
+        {
+            "date": pl.Date,
+            "records_read": pl.Int64,
+            "valid": pl.Int64,
+            "duplicates_removed": pl.Int64,
+            "quarantined": pl.Int64,
+        }
+    ),
+    key=("date",),
+)
+
+# Internal staging table: every record of one landing file, parsed once, with its verdict.
+RAW_EVENTS = Table(
+    "raw_events",
+    pl.Schema(
+        {
+            "source_file": pl.String,
+            "source_line": pl.Int64,
+            "file_day": pl.Date,
+            "format": pl.String,
+            "reason": pl.String,
+            "detail": pl.String,
+            "raw": pl.String,
+            "event_day": pl.Date,
+            **{
+                name: dtype
+                for name, dtype in EVENTS.schema.items()
+                if name not in ("source_file", "source_line")
+            },
+        }
+    ),
+    key=("source_file", "source_line"),
+    nullable=frozenset(
+        {"reason", "detail", "raw", "event_day", *EVENTS.columns} - {"source_file", "source_line"}
+    ),
+)

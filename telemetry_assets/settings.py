@@ -1,0 +1,91 @@
+"""Environment-driven settings, read once and validated so bad configuration fails fast.
+
+Every switch a user may change lives here with its environment variable and default; the
+resources and partition definitions take their defaults from this one place, so the CLI, the
+web UI, tests and CI all obey the same variables.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class ConfigurationError(ValueError):
+    """A setting has a value the pipeline cannot run with; the message says what to fix."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    env: str
+    default: str
+    meaning: str
+
+
+LANDING_DIR = Setting("TELEMETRY_LANDING_DIR", "data/landing", "where landing files arrive")
+WAREHOUSE_DIR = Setting("TELEMETRY_WAREHOUSE_DIR", "data/warehouse", "root of the Parquet tables")
+REPORTS_DIR = Setting("TELEMETRY_REPORTS_DIR", "data/reports", "reports and the dashboard")
+START_DATE = Setting("TELEMETRY_START_DATE", "2025-01-01", "first day partition (YYYY-MM-DD)")
+LATE_DAYS = Setting(
+    "TELEMETRY_LATE_DAYS", "2", "how many days after its event day a record may still land"
+)
+MAX_MALFORMED_RATIO = Setting(
+    "TELEMETRY_MAX_MALFORMED_RATIO",
+    "0.01",
+    "largest share of quarantined records per day before the malformed check fails",
+)
+
+ALL_SETTINGS = (LANDING_DIR, WAREHOUSE_DIR, REPORTS_DIR, START_DATE, LATE_DAYS, MAX_MALFORMED_RATIO)
+
+
+def env_value(setting: Setting) -> str:
+    value = os.environ.get(setting.env, "").strip()
+    return value or setting.default
+
+
+def parse_start_date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise ConfigurationError(
+            f"{START_DATE.env}={text!r} is not a date; set it to YYYY-MM-DD, e.g. 2025-01-01"
+        ) from None
+
+
+def parse_late_days(text: str | int) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise ConfigurationError(
+            f"{LATE_DAYS.env}={text!r} must be a whole number of days >= 0, e.g. 2"
+        )
+    return value
+
+
+def parse_ratio(text: str | float) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0.0 <= value <= 1.0:
+        raise ConfigurationError(
+            f"{MAX_MALFORMED_RATIO.env}={text!r} must be a fraction between 0 and 1, e.g. 0.01"
+        )
+    return value
+
+
+def start_date() -> dt.date:
+    return parse_start_date(env_value(START_DATE))
+
+
+def late_days() -> int:
+    return parse_late_days(env_value(LATE_DAYS))
+
+
+def resolve_dir(text: str) -> Path:
+    """Relative paths resolve against the current directory, as the design promises."""
+    return Path(text).expanduser().resolve()

@@ -1,0 +1,198 @@
+"""Staging landing files into `raw_events`: one Parquet part per landing file, parsed once.
+
+A part records the fingerprint of the file version it was parsed from, the gate settings it
+was judged under and the reader's own record count in its Parquet key-value metadata; a part
+is reused while all of them still match, so an unchanged file is never parsed twice and a
+changed one replaces its rows instead of doubling them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import re
+from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+from pathlib import Path
+
+import polars as pl
+
+from telemetry_assets import warehouse
+from telemetry_assets.landing.files import LandingFile
+from telemetry_assets.landing.formats import decode
+from telemetry_assets.landing.lines import read_lines
+from telemetry_assets.schemas import timestamps
+from telemetry_assets.schemas.gate import apply_gate
+from telemetry_assets.schemas.tables import RAW_EVENTS
+
+# Bump when reading or validation changes, so parts judged by older code are parsed again.
+PARSER_VERSION = "1"
+PARALLEL_MIN_BYTES = 64 * 1024 * 1024
+_SLUG = re.compile(r"[^A-Za-z0-9._-]")
+
+
+@dataclass(frozen=True)
+class StagedFile:
+    source_file: str
+    file_day: dt.date
+    records_read: int
+    quarantined_by_reason: dict[str, int]
+    read_error: str | None
+    reused: bool
+
+    @property
+    def quarantined(self) -> int:
+        return sum(self.quarantined_by_reason.values())
+
+
+@dataclass
+class StagingReport:
+    staged: list[StagedFile] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+
+    @property
+    def records_read(self) -> int:
+        return sum(s.records_read for s in self.staged)
+
+    def quarantined_by_reason(self) -> dict[str, int]:
+        total: Counter[str] = Counter()
+        for staged in self.staged:
+            total.update(staged.quarantined_by_reason)
+        return dict(sorted(total.items()))
+
+
+def part_path(root: Path, file: LandingFile) -> Path:
+    """A part name unique to the landing path that stays readable in a directory listing."""
+    slug = _SLUG.sub("_", file.rel_path.replace("/", "__"))
+    digest = hashlib.sha256(file.rel_path.encode()).hexdigest()[:10]
+    return (
+        warehouse.partition_dir(root, RAW_EVENTS.name, file.file_day) / f"{slug}-{digest}.parquet"
+    )
+
+
+def _version_token(file: LandingFile, late_days: int) -> dict[str, str]:
+    return {
+        "source_file": file.rel_path,
+        "fingerprint": file.fingerprint.token(),
+        "parser_version": PARSER_VERSION,
+        "late_days": str(late_days),
+    }
+
+
+def _staged_from_metadata(metadata: dict[str, str], file: LandingFile) -> StagedFile:
+    return StagedFile(
+        source_file=file.rel_path,
+        file_day=file.file_day,
+        records_read=int(metadata["records_read"]),
+        quarantined_by_reason=json.loads(metadata["quarantined_by_reason"]),
+        read_error=metadata.get("read_error") or None,
+        reused=True,
+    )
+
+
+def read_part_metadata(path: Path) -> dict[str, str]:
+    return pl.read_parquet_metadata(path)
+
+
+def current_part(root: Path, file: LandingFile, late_days: int) -> StagedFile | None:
+    """The staged result of this exact file version, if a part for it already exists."""
+    path = part_path(root, file)
+    if not path.exists():
+        return None
+    metadata = read_part_metadata(path)
+    wanted = _version_token(file, late_days)
+    if any(metadata.get(key) != value for key, value in wanted.items()):
+        return None
+    return _staged_from_metadata(metadata, file)
+
+
+def _decode_raw(lines: pl.Series) -> pl.Series:
+    """The line as text; bytes that are not UTF-8 are kept visible as \\xNN escapes."""
+    return pl.Series([line.decode("utf-8", "backslashreplace") for line in lines], dtype=pl.String)
+
+
+def raw_rows(gated: pl.DataFrame, source_file: str) -> pl.DataFrame:
+    """Gate output as `raw_events` rows: event fields for valid rows, the line for rejects."""
+    valid = pl.col("reason").is_null()
+    rejected = gated.filter(~valid)
+    rejected = rejected.with_columns(raw=_decode_raw(rejected.get_column("raw")))
+    accepted = gated.filter(valid).with_columns(
+        raw=pl.lit(None, dtype=pl.String),
+        timestamp=timestamps.utc_datetime(pl.col("ts_us")),
+    )
+    event_fields = [c for c in RAW_EVENTS.columns if c not in _ALWAYS_KEPT]
+    rejected = rejected.with_columns(pl.lit(None).alias(c) for c in event_fields)
+    both = pl.concat(
+        [
+            RAW_EVENTS.conform(part.with_columns(source_file=pl.lit(source_file)))
+            for part in (accepted, rejected)
+        ]
+    )
+    return both.sort("source_line")
+
+
+_ALWAYS_KEPT = frozenset(
+    {"source_file", "source_line", "file_day", "format", "reason", "detail", "raw"}
+)
+
+
+def parse_file(file: LandingFile, late_days: int) -> tuple[pl.DataFrame, int, str | None]:
+    """Read, decode and gate one landing file: (raw rows, records read, read error)."""
+    lines = read_lines(file.path, file.gzipped)
+    gated = apply_gate(decode(file.fmt, lines), file.file_day, late_days)
+    return raw_rows(gated, file.rel_path), len(lines), lines.read_error
+
+
+def write_part(root: Path, file: LandingFile, late_days: int) -> StagedFile:
+    """Parse one landing file and replace its part."""
+    rows, records_read, read_error = parse_file(file, late_days)
+    if rows.height != records_read:
+        raise AssertionError(f"{file.rel_path}: {records_read} records read, {rows.height} rows")
+    by_reason = rows.get_column("reason").drop_nulls().value_counts(sort=True)
+    quarantined = dict(zip(*by_reason.to_dict(as_series=False).values(), strict=True))
+    metadata = {
+        **_version_token(file, late_days),
+        "records_read": str(records_read),
+        "quarantined_by_reason": json.dumps(quarantined, sort_keys=True),
+        "read_error": read_error or "",
+    }
+    path = part_path(root, file)
+    warehouse.remove_temporaries(path.parent)
+    warehouse.write_parquet_atomic(rows, path, metadata=metadata)
+    return StagedFile(file.rel_path, file.file_day, records_read, quarantined, read_error, False)
+
+
+def remove_stale_parts(root: Path, day: dt.date, files: list[LandingFile]) -> list[str]:
+    """Delete parts whose landing file is gone, so its rows leave the day on this run."""
+    keep = {part_path(root, f) for f in files if f.file_day == day}
+    stale = [
+        p
+        for p in warehouse.parquet_files(warehouse.partition_dir(root, RAW_EVENTS.name, day))
+        if p not in keep
+    ]
+    removed = [read_part_metadata(p).get("source_file", p.name) for p in stale]
+    for path in stale:
+        path.unlink(missing_ok=True)
+    return removed
+
+
+def stage_files(
+    root: Path, files: list[LandingFile], late_days: int, workers: int | None = None
+) -> list[StagedFile]:
+    """Stage files whose part is missing or outdated; big batches use worker processes."""
+    staged = {f.rel_path: current_part(root, f, late_days) for f in files}
+    pending = [f for f in files if staged[f.rel_path] is None]
+    workers = min(workers or os.cpu_count() or 1, len(pending))
+    if workers > 1 and sum(f.fingerprint.size for f in pending) >= PARALLEL_MIN_BYTES:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+            parsed = list(
+                pool.map(write_part, [root] * len(pending), pending, [late_days] * len(pending))
+            )
+    else:
+        parsed = [write_part(root, f, late_days) for f in pending]
+    staged.update((result.source_file, result) for result in parsed)
+    return [staged[f.rel_path] for f in files]

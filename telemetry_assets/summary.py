@@ -1,0 +1,34 @@
+"""Print where the warehouse tables are and how many rows each holds (used by `make demo`)."""
+
+from __future__ import annotations
+
+import sys
+
+import polars as pl
+
+from telemetry_assets import settings
+from telemetry_assets.schemas.tables import EVENTS, INGEST_STATS, QUARANTINE
+
+
+def main() -> int:
+    root = settings.resolve_dir(settings.env_value(settings.WAREHOUSE_DIR))
+    print(f"warehouse: {root}")
+    for table in (EVENTS, QUARANTINE, INGEST_STATS):
+        files = sorted((root / table.name).glob("date=*/*.parquet"))
+        rows = pl.scan_parquet(files).select(pl.len()).collect().item() if files else 0
+        print(
+            f"  {table.name:<14} {rows:>9} rows in {len(files)} day files under {root / table.name}"
+        )
+    stats_files = sorted((root / INGEST_STATS.name).glob("date=*/*.parquet"))
+    if stats_files:
+        with pl.Config(tbl_rows=60, tbl_hide_dataframe_shape=True):
+            print(pl.read_parquet(stats_files).sort("date"))
+    print(
+        "query them with any Parquet reader, e.g. duckdb: "
+        f"select * from '{root}/events/*/*.parquet'"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

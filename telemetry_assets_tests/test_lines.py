@@ -1,0 +1,72 @@
+import gzip
+
+from telemetry_assets.landing.lines import read_lines, split_lines
+
+
+def test_split_on_newline_only_and_number_physical_lines():
+    data = "a\u2028b\n\nc\u0085d\u2029\n  \t\nlast".encode()
+    lines = split_lines(data)
+    assert lines.numbers == [1, 3, 5]
+    assert [line.decode() for line in lines.lines] == ["a\u2028b", "c\u0085d\u2029", "last"]
+    assert lines.unterminated_line == 5
+
+
+def test_one_trailing_cr_and_bom_are_dropped():
+    lines = split_lines(b"\xef\xbb\xbf{}\r\n{}\r\r\n\r\n")
+    assert lines.lines == [b"{}", b"{}\r"]
+    assert lines.numbers == [1, 2]
+    assert lines.unterminated_line is None
+
+
+def test_bom_only_counts_at_file_start():
+    lines = split_lines(b"{}\n\xef\xbb\xbf{}\n")
+    assert lines.lines == [b"{}", b"\xef\xbb\xbf{}"]
+
+
+def test_blank_unterminated_last_line_is_not_a_record():
+    lines = split_lines(b"{}\n \t")
+    assert lines.numbers == [1]
+    assert lines.unterminated_line is None
+
+
+def test_empty_file_has_no_records():
+    assert len(split_lines(b"")) == 0
+
+
+def test_line_over_one_mebibyte_stays_whole():
+    big = b'{"x":"' + b"y" * (2 * 1024 * 1024) + b'"}'
+    lines = split_lines(big + b"\n{}\n")
+    assert lines.lines[0] == big
+    assert lines.numbers == [1, 2]
+
+
+def test_invalid_utf8_stays_bytes():
+    lines = split_lines(b"\xff\xfe\n")
+    assert lines.lines == [b"\xff\xfe"]
+
+
+def test_gzip_multi_member(tmp_path):
+    path = tmp_path / "f.jsonl.gz"
+    path.write_bytes(gzip.compress(b"a\n") + gzip.compress(b"b\n"))
+    lines = read_lines(path, gzipped=True)
+    assert lines.lines == [b"a", b"b"]
+    assert lines.read_error is None
+
+
+def test_truncated_gzip_keeps_readable_prefix_and_reports(tmp_path):
+    body = b"".join(b'{"n":%d}\n' % i for i in range(2000))
+    packed = gzip.compress(body)
+    path = tmp_path / "cut.jsonl.gz"
+    path.write_bytes(packed[: len(packed) // 2])
+    lines = read_lines(path, gzipped=True)
+    assert lines.read_error is not None
+    assert 0 < len(lines) < 2000
+    assert lines.unterminated_line == lines.numbers[-1] or lines.lines[-1].endswith(b"}")
+
+
+def test_not_gzip_at_all_is_reported(tmp_path):
+    path = tmp_path / "plain.jsonl.gz"
+    path.write_bytes(b"{}\n")
+    lines = read_lines(path, gzipped=True)
+    assert len(lines) == 0
+    assert "corrupt" in lines.read_error
