@@ -7,13 +7,20 @@ import dagster as dg
 from telemetry_assets.assets import ingest
 from telemetry_assets.checks import ingest_checks
 from telemetry_assets.resources import IngestPolicy, LandingZone, Warehouse
+from telemetry_assets.schedules import daily_schedule
+from telemetry_assets.sensors import landing_sensor
 
 # In-process: every step shares one process, so a run pays Python/Polars start-up once instead
 # of once per step (seconds each with the multiprocess executor). Parallelism lives inside the
 # assets: Polars threads, and worker processes for parsing big batches of landing files.
+ASSETS = [ingest.raw_events, ingest.events, ingest.quarantine, ingest.ingest_stats]
+CHECKS = [*ingest_checks]
+
 defs = dg.Definitions(
-    assets=[ingest.raw_events, ingest.events, ingest.quarantine, ingest.ingest_stats],
-    asset_checks=ingest_checks,
+    assets=ASSETS,
+    asset_checks=CHECKS,
+    sensors=[landing_sensor],
+    schedules=[daily_schedule],
     resources={
         "landing": LandingZone.from_env(),
         "warehouse_store": Warehouse.from_env(),
