@@ -142,7 +142,7 @@ _ALWAYS_KEPT = frozenset(
 
 def parse_file(file: LandingFile, late_days: int) -> tuple[pl.DataFrame, int, str | None]:
     """Read, decode and gate one landing file: (raw rows, records read, read error)."""
-    lines = read_lines(file.path, file.gzipped)
+    lines = read_lines(file.path, file.gzipped, file.fmt.has_header)
     gated = apply_gate(decode(file.fmt, lines), file.file_day, late_days)
     return raw_rows(gated, file.rel_path), len(lines), lines.read_error
 

@@ -70,3 +70,10 @@ def test_not_gzip_at_all_is_reported(tmp_path):
     lines = read_lines(path, gzipped=True)
     assert len(lines) == 0
     assert "corrupt" in lines.read_error
+
+
+def test_csv_header_is_the_first_non_blank_line_and_not_a_record():
+    lines = split_lines(b"\xef\xbb\xbf\n  \nts,a\r\n1,2\n", has_header=True)
+    assert lines.header == b"ts,a"
+    assert lines.numbers == [4]
+    assert len(lines) == 1

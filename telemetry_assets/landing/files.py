@@ -21,6 +21,10 @@ class FileFormat(StrEnum):
     PRODUCT_ANALYTICS = "product_analytics"
     METRICS = "metrics"
 
+    @property
+    def has_header(self) -> bool:
+        return self is FileFormat.PRODUCT_ANALYTICS
+
 
 _DAY = r"(?P<day>\d{4}-\d{2}-\d{2})"
 _NAME_PATTERNS: dict[FileFormat, re.Pattern[str]] = {

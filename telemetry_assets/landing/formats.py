@@ -212,11 +212,10 @@ def decode_product_analytics(lines: FileLines) -> list[Row]:
     """Format B: CSV rows matched to the header by column name (the header is not a record)."""
     fmt = FileFormat.PRODUCT_ANALYTICS.value
     rows: list[Row] = []
-    if not lines.lines:
-        return rows
-    header = [name.strip() for name in _csv_cells(lines.lines[0].decode("utf-8", "replace"))]
+    header_text = (lines.header or b"").decode("utf-8", "replace")
+    header = [name.strip() for name in _csv_cells(header_text)]
     last = lines.unterminated_line
-    for number, line in zip(lines.numbers[1:], lines.lines[1:], strict=True):
+    for number, line in zip(lines.numbers, lines.lines, strict=True):
         failure = Reason.TRUNCATED_LINE if number == last else None
         try:
             cells = _csv_cells(line.decode("utf-8"))

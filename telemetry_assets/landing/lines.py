@@ -18,10 +18,14 @@ _BLANK = b" \t"
 
 @dataclass
 class FileLines:
-    """The records of one file: their 1-based physical line numbers and their bytes."""
+    """The records of one file: their 1-based physical line numbers and their bytes.
+
+    A CSV header (the first non-blank line) is kept apart: it is not a record.
+    """
 
     numbers: list[int] = field(default_factory=list)
     lines: list[bytes] = field(default_factory=list)
+    header: bytes | None = None
     unterminated_line: int | None = None
     read_error: str | None = None
 
@@ -50,7 +54,7 @@ def gunzip(data: bytes) -> tuple[bytes, str | None]:
     return b"".join(chunks), None
 
 
-def split_lines(data: bytes) -> FileLines:
+def split_lines(data: bytes, has_header: bool = False) -> FileLines:
     if data.startswith(BOM):
         data = data[len(BOM) :]
     parts = data.split(b"\n")
@@ -68,14 +72,17 @@ def split_lines(data: bytes) -> FileLines:
         lines.append(line)
     if not terminated and numbers and numbers[-1] == len(parts):
         result.unterminated_line = numbers[-1]
+    if has_header and lines:
+        result.header = lines.pop(0)
+        numbers.pop(0)
     return result
 
 
-def read_lines(path: Path, gzipped: bool) -> FileLines:
+def read_lines(path: Path, gzipped: bool, has_header: bool = False) -> FileLines:
     data = path.read_bytes()
     error = None
     if gzipped:
         data, error = gunzip(data)
-    result = split_lines(data)
+    result = split_lines(data, has_header)
     result.read_error = error
     return result
