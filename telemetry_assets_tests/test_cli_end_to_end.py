@@ -71,8 +71,9 @@ def test_cli_range_then_single_partition(tmp_path):
     warehouse = tmp_path / "warehouse"
     con = duckdb.connect()
     per_day = con.execute(
-        f"select cast(date as varchar), count(*) from read_parquet('{warehouse}/events/*/*.parquet',"
-        " hive_partitioning=true) group by all order by 1"
+        "select cast(date as varchar), count(*) from "
+        f"read_parquet('{warehouse}/events/*/*.parquet', hive_partitioning=true) "
+        "group by all order by 1"
     ).fetchall()
     assert per_day == [("2025-03-01", 1), ("2025-03-02", 2), ("2025-03-03", 1)]
     quarantined = con.execute(
