@@ -227,3 +227,24 @@ def test_conservation_blocks_downstream_when_a_stage_loses_rows(pipeline, monkey
         "2025-03-01: records_read 2 != events 1 + duplicates 0 + quarantine 0"
     ]
     assert "downstream_metric" not in materialized_assets(result)
+
+
+def test_same_event_written_differently_is_one_event(pipeline):
+    write_file(
+        pipeline.landing,
+        "events-2025-03-01T10.jsonl",
+        jsonl(
+            '{"schema_version":"telemetry_event_v1","channel":"user","event":"caf\\u00e9",'
+            '"timestamp":"2025-03-01T10:00:00Z","payload":{"b":1,"a":"x"}}',
+            '{ "payload" : { "a" : "x", "b" : 1 }, "timestamp" : "2025-03-01T10:00:00Z",'
+            ' "event" : "café", "channel" : "user", "schema_version" : "telemetry_event_v1" }',
+        ),
+    )
+    assert pipeline.materialize("2025-03-01").success
+    (event,) = pipeline.table(EVENTS, D1).iter_rows(named=True)
+    assert (event["source_line"], event["event"], event["payload"]) == (
+        1,
+        "café",
+        '{"a":"x","b":1}',
+    )
+    assert stats(pipeline, D1)["duplicates_removed"] == 1
