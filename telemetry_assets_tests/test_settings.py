@@ -39,7 +39,7 @@ def test_resource_fields_are_validated_too():
 def test_unwritable_warehouse_is_a_clear_error(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
-    with pytest.raises(Exception, match="not writable.*TELEMETRY_WAREHOUSE_DIR"):
+    with pytest.raises(Exception, match=r"not writable.*TELEMETRY_WAREHOUSE_DIR"):
         Warehouse(warehouse_dir=str(blocker / "warehouse")).root()
 
 
