@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 DEMO_START := 2025-03-01
 DEMO_DAYS := 7
-DEMO_LAST := 2025-03-08
+DEMO_LAST := 2025-03-07
 
 export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
 
@@ -21,6 +21,7 @@ setup: $(STAMP)
 
 demo: setup
 	mkdir -p $(DAGSTER_HOME) data/landing
+	touch $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/python -m telemetry_assets.demo --landing data/landing --start $(DEMO_START) --days $(DEMO_DAYS)
 	$(BIN)/dagster asset materialize -m telemetry_assets.definitions --select '*' \
 		--partition-range $(DEMO_START)...$(DEMO_LAST)
@@ -42,6 +43,7 @@ format: setup
 
 dev: setup
 	mkdir -p $(DAGSTER_HOME)
+	touch $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1
 
 clean:

@@ -7,7 +7,9 @@
 """
 
 import datetime as dt
+import itertools
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import dagster as dg
@@ -15,10 +17,24 @@ import pandera.polars as pa
 import polars as pl
 
 from telemetry_assets import staging, warehouse
+from telemetry_assets.assets import metrics as metric_assets
 from telemetry_assets.assets.ingest import events, ingest_stats, quarantine
 from telemetry_assets.partitions import daily_partitions, days_in_run
 from telemetry_assets.resources import IngestPolicy, Warehouse
-from telemetry_assets.schemas.tables import EVENTS, INGEST_STATS, QUARANTINE, RAW_EVENTS, Table
+from telemetry_assets.schemas.tables import (
+    ACTIVE_USERS,
+    ALERTS,
+    EVENT_COUNTS,
+    EVENTS,
+    FEATURE_USAGE,
+    INGEST_STATS,
+    LATENCY_BY_FEATURE,
+    LATENCY_BY_SERVICE,
+    QUARANTINE,
+    RAW_EVENTS,
+    SERVICE_HEALTH,
+    Table,
+)
 
 EXAMPLES = 5
 
@@ -163,4 +179,111 @@ ingest_checks = [
     table_schema_check(events, EVENTS),
     table_schema_check(quarantine, QUARANTINE),
     table_schema_check(ingest_stats, INGEST_STATS),
+]
+
+
+def frame_check(
+    asset: dg.AssetsDefinition,
+    table: Table,
+    name: str,
+    description: str,
+    violations: Callable[[pl.LazyFrame], pl.LazyFrame],
+) -> dg.AssetChecksDefinition:
+    """A check that passes when `violations` finds no rows in the table's days of the run."""
+
+    @dg.asset_check(
+        asset=asset,
+        name=name,
+        blocking=True,
+        partitions_def=daily_partitions,
+        description=description,
+    )
+    def _check(
+        context: dg.AssetCheckExecutionContext, warehouse_store: Warehouse
+    ) -> dg.AssetCheckResult:
+        root = warehouse_store.root()
+        found = violations(read_days(root, table, days_in_run(context)).lazy()).collect()
+        return dg.AssetCheckResult(
+            passed=found.is_empty(),
+            metadata={
+                "violations": found.height,
+                "examples": dg.MetadataValue.json(found.head(EXAMPLES).to_dicts()),
+            },
+        )
+
+    return _check
+
+
+def _unordered_percentiles(frame: pl.LazyFrame) -> pl.LazyFrame:
+    ordered = [c for c in ("p50", "p95", "p99", "max") if c in frame.collect_schema()]
+    out_of_order = pl.any_horizontal(
+        pl.col(low) > pl.col(high) for low, high in itertools.pairwise(ordered)
+    )
+    return frame.filter(out_of_order).with_columns(pl.col(pl.Date).cast(pl.String))
+
+
+def _sums_against_events(root: Path, days: list[dt.date]) -> list[str]:
+    problems = []
+    counts = read_days(root, EVENT_COUNTS, days)
+    for day in days:
+        counted = counts.filter(pl.col("date") == day)["events"].sum()
+        rows = count_rows(root, EVENTS, day)
+        if counted != rows:
+            problems.append(f"{day}: event_counts sum to {counted}, events has {rows} rows")
+    return problems
+
+
+@dg.asset_check(asset=metric_assets.event_counts, blocking=True, partitions_def=daily_partitions)
+def event_counts_match_events(
+    context: dg.AssetCheckExecutionContext, warehouse_store: Warehouse
+) -> dg.AssetCheckResult:
+    """Every event is counted exactly once: the counts sum to the events table's rows."""
+    problems = _sums_against_events(warehouse_store.root(), days_in_run(context))
+    return dg.AssetCheckResult(
+        passed=not problems, metadata={"problems": dg.MetadataValue.json(problems)}
+    )
+
+
+metric_checks = [
+    event_counts_match_events,
+    frame_check(
+        metric_assets.active_users,
+        ACTIVE_USERS,
+        "active_users_nested",
+        "dau <= wau <= mau wherever the windows are defined.",
+        lambda f: f.filter((pl.col("dau") > pl.col("wau")) | (pl.col("wau") > pl.col("mau"))),
+    ),
+    frame_check(
+        metric_assets.feature_usage,
+        FEATURE_USAGE,
+        "feature_users_within_events",
+        "A feature cannot have more distinct users than events.",
+        lambda f: f.filter(pl.col("users") > pl.col("events")),
+    ),
+    *(
+        frame_check(
+            asset,
+            table,
+            f"{table.name}_percentiles_ordered",
+            "p50 <= p95 <= p99 (<= max where the table has it).",
+            _unordered_percentiles,
+        )
+        for asset, table in (
+            (metric_assets.latency_by_feature, LATENCY_BY_FEATURE),
+            (metric_assets.latency_by_service, LATENCY_BY_SERVICE),
+            (metric_assets.service_health, SERVICE_HEALTH),
+        )
+    ),
+    *(
+        table_schema_check(asset, table)
+        for asset, table in (
+            (metric_assets.event_counts, EVENT_COUNTS),
+            (metric_assets.feature_usage, FEATURE_USAGE),
+            (metric_assets.active_users, ACTIVE_USERS),
+            (metric_assets.latency_by_feature, LATENCY_BY_FEATURE),
+            (metric_assets.latency_by_service, LATENCY_BY_SERVICE),
+            (metric_assets.service_health, SERVICE_HEALTH),
+            (metric_assets.alerts, ALERTS),
+        )
+    ),
 ]

@@ -6,13 +6,16 @@ one set of switches; run config may still override any field.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Literal
 
 import dagster as dg
 from pydantic import field_validator
 
 from telemetry_assets import settings, warehouse
 from telemetry_assets.landing.files import LandingScan, scan_landing
+from telemetry_assets.metrics import Threshold
 
 
 class LandingZone(dg.ConfigurableResource):
@@ -82,3 +85,32 @@ class IngestPolicy(dg.ConfigurableResource):
     @classmethod
     def _ratio(cls, value: float) -> float:
         return settings.parse_ratio(value)
+
+
+class AlertRule(dg.Config):
+    metric: Literal["p95", "error_rate", "cpu", "memory", "throughput"]
+    direction: Literal["above", "below"]
+    warning: float
+    critical: float
+    unit: str = ""
+
+
+class AlertPolicy(dg.ConfigurableResource):
+    """Threshold rules turning service_health into alerts; configuration, not code."""
+
+    rules: list[AlertRule]
+
+    @classmethod
+    def from_env(cls) -> AlertPolicy:
+        path = Path(settings.env_value(settings.ALERT_RULES))
+        try:
+            rules = json.loads(path.read_text())
+            return cls(rules=[AlertRule(**rule) for rule in rules])
+        except (OSError, ValueError, TypeError) as error:
+            raise settings.ConfigurationError(
+                f"{settings.ALERT_RULES.env}={path} is not a readable JSON list of rules "
+                f"(metric, direction, warning, critical): {error}"
+            ) from None
+
+    def thresholds(self) -> list[Threshold]:
+        return [Threshold(r.metric, r.direction, r.warning, r.critical) for r in self.rules]

@@ -37,7 +37,21 @@ MAX_MALFORMED_RATIO = Setting(
     "largest share of quarantined records per day before the malformed check fails",
 )
 
-ALL_SETTINGS = (LANDING_DIR, WAREHOUSE_DIR, REPORTS_DIR, START_DATE, LATE_DAYS, MAX_MALFORMED_RATIO)
+ALERT_RULES = Setting(
+    "TELEMETRY_ALERT_RULES",
+    str(Path(__file__).with_name("alert_rules.json")),
+    "JSON file of alert thresholds for service_health",
+)
+
+ALL_SETTINGS = (
+    LANDING_DIR,
+    WAREHOUSE_DIR,
+    REPORTS_DIR,
+    START_DATE,
+    LATE_DAYS,
+    MAX_MALFORMED_RATIO,
+    ALERT_RULES,
+)
 
 
 def env_value(setting: Setting) -> str:

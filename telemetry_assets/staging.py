@@ -31,7 +31,8 @@ from telemetry_assets.schemas.tables import RAW_EVENTS
 
 # Bump when reading or validation changes, so parts judged by older code are parsed again.
 PARSER_VERSION = "1"
-PARALLEL_MIN_BYTES = 64 * 1024 * 1024
+PARALLEL_MIN_BYTES = 32 * 1024 * 1024
+BATCH_BYTES = 64 * 1024 * 1024
 _SLUG = re.compile(r"[^A-Za-z0-9._-]")
 
 
@@ -115,7 +116,7 @@ def _decode_raw(lines: pl.Series) -> pl.Series:
     return pl.Series([line.decode("utf-8", "backslashreplace") for line in lines], dtype=pl.String)
 
 
-def raw_rows(gated: pl.DataFrame, source_file: str) -> pl.DataFrame:
+def raw_rows(gated: pl.DataFrame) -> pl.DataFrame:
     """Gate output as `raw_events` rows: event fields for valid rows, the line for rejects."""
     valid = pl.col("reason").is_null()
     rejected = gated.filter(~valid)
@@ -126,13 +127,8 @@ def raw_rows(gated: pl.DataFrame, source_file: str) -> pl.DataFrame:
     )
     event_fields = [c for c in RAW_EVENTS.columns if c not in _ALWAYS_KEPT]
     rejected = rejected.with_columns(pl.lit(None).alias(c) for c in event_fields)
-    both = pl.concat(
-        [
-            RAW_EVENTS.conform(part.with_columns(source_file=pl.lit(source_file)))
-            for part in (accepted, rejected)
-        ]
-    )
-    return both.sort("source_line")
+    both = pl.concat([RAW_EVENTS.conform(part) for part in (accepted, rejected)])
+    return both.sort("source_file", "source_line")
 
 
 _ALWAYS_KEPT = frozenset(
@@ -140,30 +136,62 @@ _ALWAYS_KEPT = frozenset(
 )
 
 
-def parse_file(file: LandingFile, late_days: int) -> tuple[pl.DataFrame, int, str | None]:
-    """Read, decode and gate one landing file: (raw rows, records read, read error)."""
+@dataclass(frozen=True)
+class ReadFile:
+    file: LandingFile
+    records_read: int
+    read_error: str | None
+
+
+def read_candidates(file: LandingFile) -> tuple[pl.DataFrame, ReadFile]:
+    """One file's records as gate candidates, tagged with their source and file day."""
     lines = read_lines(file.path, file.gzipped, file.fmt.has_header)
-    gated = apply_gate(decode(file.fmt, lines), file.file_day, late_days)
-    return raw_rows(gated, file.rel_path), len(lines), lines.read_error
+    candidates = decode(file.fmt, lines).with_columns(
+        source_file=pl.lit(file.rel_path), file_day=pl.lit(file.file_day, dtype=pl.Date)
+    )
+    return candidates, ReadFile(file, len(lines), lines.read_error)
 
 
-def write_part(root: Path, file: LandingFile, late_days: int) -> StagedFile:
-    """Parse one landing file and replace its part."""
-    rows, records_read, read_error = parse_file(file, late_days)
-    if rows.height != records_read:
-        raise AssertionError(f"{file.rel_path}: {records_read} records read, {rows.height} rows")
+def parse_files(files: list[LandingFile], late_days: int) -> tuple[pl.DataFrame, list[ReadFile]]:
+    """Read and decode several files, then gate all their records in one pass."""
+    frames, reads = [], []
+    for file in files:
+        candidates, read = read_candidates(file)
+        frames.append(candidates)
+        reads.append(read)
+    return raw_rows(apply_gate(pl.concat(frames), late_days)), reads
+
+
+def write_parts(root: Path, files: list[LandingFile], late_days: int) -> list[StagedFile]:
+    """Parse a batch of landing files and replace each one's part."""
+    rows, reads = parse_files(files, late_days)
+    parts = rows.partition_by("source_file", as_dict=True, maintain_order=True)
+    return [
+        _write_part(root, read, parts.get((read.file.rel_path,), RAW_EVENTS.empty()), late_days)
+        for read in reads
+    ]
+
+
+def _write_part(root: Path, read: ReadFile, rows: pl.DataFrame, late_days: int) -> StagedFile:
+    file = read.file
+    if rows.height != read.records_read:
+        raise AssertionError(
+            f"{file.rel_path}: {read.records_read} records read, {rows.height} rows"
+        )
     by_reason = rows.get_column("reason").drop_nulls().value_counts(sort=True)
     quarantined = dict(zip(*by_reason.to_dict(as_series=False).values(), strict=True))
     metadata = {
         **_version_token(file, late_days),
-        "records_read": str(records_read),
+        "records_read": str(read.records_read),
         "quarantined_by_reason": json.dumps(quarantined, sort_keys=True),
-        "read_error": read_error or "",
+        "read_error": read.read_error or "",
     }
     path = part_path(root, file)
     warehouse.remove_temporaries(path.parent)
     warehouse.write_parquet_atomic(rows, path, metadata=metadata)
-    return StagedFile(file.rel_path, file.file_day, records_read, quarantined, read_error, False)
+    return StagedFile(
+        file.rel_path, file.file_day, read.records_read, quarantined, read.read_error, False
+    )
 
 
 def remove_stale_parts(root: Path, day: dt.date, files: list[LandingFile]) -> list[str]:
@@ -180,19 +208,43 @@ def remove_stale_parts(root: Path, day: dt.date, files: list[LandingFile]) -> li
     return removed
 
 
+def batches(files: list[LandingFile], workers: int) -> list[list[LandingFile]]:
+    """Split files into batches of about BATCH_BYTES, at least one per worker when it pays."""
+    total = sum(f.fingerprint.size for f in files)
+    target = max(1, min(BATCH_BYTES, total // max(workers, 1)))
+    result: list[list[LandingFile]] = []
+    current: list[LandingFile] = []
+    size = 0
+    for file in files:
+        if current and size + file.fingerprint.size > target:
+            result.append(current)
+            current, size = [], 0
+        current.append(file)
+        size += file.fingerprint.size
+    if current:
+        result.append(current)
+    return result
+
+
 def stage_files(
     root: Path, files: list[LandingFile], late_days: int, workers: int | None = None
 ) -> list[StagedFile]:
-    """Stage files whose part is missing or outdated; big batches use worker processes."""
+    """Stage files whose part is missing or outdated, in batches; big jobs use worker processes.
+
+    Batches bound memory (a batch holds about BATCH_BYTES of landing data at once) and share
+    the gate's fixed cost among small files.
+    """
     staged = {f.rel_path: current_part(root, f, late_days) for f in files}
     pending = [f for f in files if staged[f.rel_path] is None]
-    workers = min(workers or os.cpu_count() or 1, len(pending))
-    if workers > 1 and sum(f.fingerprint.size for f in pending) >= PARALLEL_MIN_BYTES:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
-            parsed = list(
-                pool.map(write_part, [root] * len(pending), pending, [late_days] * len(pending))
-            )
+    workers = workers or os.cpu_count() or 1
+    parallel = workers > 1 and sum(f.fingerprint.size for f in pending) >= PARALLEL_MIN_BYTES
+    jobs = batches(pending, workers if parallel else 1)
+    if parallel and len(jobs) > 1:
+        context = get_context("spawn")
+        with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=context) as pool:
+            results = pool.map(write_parts, [root] * len(jobs), jobs, [late_days] * len(jobs))
+            parsed = [item for batch in results for item in batch]
     else:
-        parsed = [write_part(root, f, late_days) for f in pending]
+        parsed = [item for job in jobs for item in write_parts(root, job, late_days)]
     staged.update((result.source_file, result) for result in parsed)
     return [staged[f.rel_path] for f in files]

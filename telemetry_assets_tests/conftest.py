@@ -7,7 +7,7 @@ import polars as pl
 import pytest
 
 from telemetry_assets.definitions import ASSETS, CHECKS
-from telemetry_assets.resources import IngestPolicy, LandingZone, Warehouse
+from telemetry_assets.resources import AlertPolicy, IngestPolicy, LandingZone, Warehouse
 from telemetry_assets.schemas.tables import Table
 
 
@@ -27,6 +27,7 @@ class Pipeline:
             "ingest_policy": IngestPolicy(
                 late_days=self.late_days, max_malformed_ratio=self.max_malformed_ratio
             ),
+            "alert_policy": AlertPolicy.from_env(),
         }
 
     def materialize(

@@ -17,7 +17,8 @@ FILE_DAY = dt.date(2025, 3, 1)
 
 
 def gate(fmt: FileFormat, data: bytes, late_days: int = 2) -> pl.DataFrame:
-    return apply_gate(decode(fmt, split_lines(data, fmt.has_header)), FILE_DAY, late_days)
+    candidates = decode(fmt, split_lines(data, fmt.has_header))
+    return apply_gate(candidates.with_columns(file_day=pl.lit(FILE_DAY)), late_days)
 
 
 def verdicts(fmt: FileFormat, data: bytes, late_days: int = 2) -> list[str | None]:

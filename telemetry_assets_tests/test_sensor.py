@@ -40,11 +40,25 @@ def days(first: str, last: str) -> list[str]:
 def test_new_file_requests_its_day_and_every_day_that_reads_it(tmp_path):
     write_file(tmp_path, "events-2025-03-05T10.jsonl", jsonl(v1_record()))
     result = tick(tmp_path)
-    assert requested(result) == {
-        "raw_events": ["2025-03-05"],
-        "quarantine": ["2025-03-05"],
-        "events": days("2025-03-03", "2025-03-06"),
-        "ingest_stats": days("2025-03-03", "2025-03-06"),
+    partitions = requested(result)
+    event_days = days("2025-03-03", "2025-03-06")  # D-2 .. D+1 read file day D
+    assert partitions.pop("raw_events") == ["2025-03-05"]
+    assert partitions.pop("quarantine") == ["2025-03-05"]
+    # the 30-day windows ending on each affected day's next 29 days
+    assert partitions.pop("active_users") == days("2025-03-03", "2025-04-04")
+    assert partitions == {
+        name: event_days
+        for name in (
+            "events",
+            "ingest_stats",
+            "event_counts",
+            "feature_usage",
+            "daily_users",
+            "latency_by_feature",
+            "latency_by_service",
+            "service_health",
+            "alerts",
+        )
     }
     assert result.run_requests[0].requires_backfill_daemon()
 

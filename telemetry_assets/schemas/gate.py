@@ -7,8 +7,6 @@ back to rows, and each failing row keeps the earliest reason in contract order.
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pandera.polars as pa
 import polars as pl
 from pandera.config import ValidationDepth, config_context
@@ -20,12 +18,12 @@ from telemetry_assets.schemas.rules import RULE_INPUT_COLUMNS, Rule
 ROW = "_row"
 
 
-def derive(candidates: pl.DataFrame, file_day: dt.date) -> pl.DataFrame:
-    """Add what the rules read besides the record itself: file day, UTC time, event day."""
+def derive(candidates: pl.DataFrame) -> pl.DataFrame:
+    """Add what the rules read besides the record itself: UTC time and event day."""
     ts_us = timestamps.utc_microseconds(pl.col("timestamp"))
-    return candidates.with_columns(
-        file_day=pl.lit(file_day, dtype=pl.Date), ts_us=ts_us
-    ).with_columns(event_day=timestamps.utc_day(pl.col("ts_us")))
+    return candidates.with_columns(ts_us=ts_us).with_columns(
+        event_day=timestamps.utc_day(pl.col("ts_us"))
+    )
 
 
 def _failures(schema: pa.DataFrameSchema, frame: pl.DataFrame) -> pl.DataFrame:
@@ -58,12 +56,13 @@ def _detail(rule_list: tuple[Rule, ...]) -> pl.Expr:
     return detail
 
 
-def apply_gate(candidates: pl.DataFrame, file_day: dt.date, late_days: int) -> pl.DataFrame:
-    """The candidates with `file_day`, `ts_us`, `event_day`, `reason` and `detail` added.
+def apply_gate(candidates: pl.DataFrame, late_days: int) -> pl.DataFrame:
+    """The candidates (with their `file_day` column) plus `ts_us`, `event_day`, `reason`, `detail`.
 
-    `reason` is null exactly for valid records.
+    `reason` is null exactly for valid records. Candidates of many files may be gated at once:
+    pandera's fixed cost per validation is then paid once per batch, not once per file.
     """
-    frame = derive(candidates, file_day).with_row_index(ROW)
+    frame = derive(candidates).with_row_index(ROW)
     failures = [_failures(models.envelope_model(), frame)]
     passed = frame.join(failures[0], on=ROW, how="anti")
     all_rules = models.envelope_rules()

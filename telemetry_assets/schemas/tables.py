@@ -123,3 +123,89 @@ RAW_EVENTS = Table(
         {"reason", "detail", "raw", "event_day", *EVENTS.columns} - {"source_file", "source_line"}
     ),
 )
+
+# --- metric tables (DESIGN §6): `date` is the event day; metrics are over `events` ---
+
+_STATS = {
+    "count": pl.Int64,
+    "p50": pl.Float64,
+    "p95": pl.Float64,
+    "p99": pl.Float64,
+    "mean": pl.Float64,
+    "max": pl.Float64,
+}
+
+EVENT_COUNTS = Table(
+    "event_counts",
+    pl.Schema({"date": pl.Date, "channel": pl.String, "event": pl.String, "events": pl.Int64}),
+    key=("date", "channel", "event"),
+)
+
+FEATURE_USAGE = Table(
+    "feature_usage",
+    pl.Schema({"date": pl.Date, "feature_id": pl.String, "events": pl.Int64, "users": pl.Int64}),
+    key=("date", "feature_id"),
+)
+
+# Internal: the distinct users of one day, so 7- and 30-day windows never rescan events.
+DAILY_USERS = Table(
+    "daily_users",
+    pl.Schema({"date": pl.Date, "user_id": pl.String}),
+    key=("date", "user_id"),
+)
+
+ACTIVE_USERS = Table(
+    "active_users",
+    pl.Schema({"date": pl.Date, "dau": pl.Int64, "wau": pl.Int64, "mau": pl.Int64}),
+    key=("date",),
+    nullable=frozenset({"dau", "wau", "mau"}),
+)
+
+LATENCY_BY_FEATURE = Table(
+    "latency_by_feature",
+    pl.Schema({"date": pl.Date, "feature_id": pl.String, **_STATS}),
+    key=("date", "feature_id"),
+)
+
+LATENCY_BY_SERVICE = Table(
+    "latency_by_service",
+    pl.Schema({"date": pl.Date, "service": pl.String, **_STATS}),
+    key=("date", "service"),
+)
+
+SERVICE_HEALTH = Table(
+    "service_health",
+    pl.Schema(
+        {
+            "date": pl.Date,
+            "hour": pl.Int32,
+            "service": pl.String,
+            "requests": pl.Int64,
+            "throughput": pl.Float64,
+            "error_rate": pl.Float64,
+            "p50": pl.Float64,
+            "p95": pl.Float64,
+            "p99": pl.Float64,
+            "cpu": pl.Float64,
+            "memory": pl.Float64,
+        }
+    ),
+    key=("date", "hour", "service"),
+    nullable=frozenset({"throughput", "error_rate", "p50", "p95", "p99", "cpu", "memory"}),
+)
+
+ALERTS = Table(
+    "alerts",
+    pl.Schema(
+        {
+            "date": pl.Date,
+            "hour": pl.Int32,
+            "service": pl.String,
+            "metric": pl.String,
+            "value": pl.Float64,
+            "threshold": pl.Float64,
+            "severity": pl.String,
+        }
+    ),
+    key=("date", "hour", "service", "metric"),
+)
