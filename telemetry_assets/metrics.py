@@ -161,7 +161,9 @@ def alerts(health: pl.DataFrame, rules: Sequence[Threshold]) -> pl.DataFrame:
                 "service",
                 metric=pl.lit(rule.metric),
                 value=value,
-                threshold=pl.when(crosses_critical).then(rule.critical).otherwise(rule.warning),
+                threshold=pl.when(crosses_critical)
+                .then(float(rule.critical))
+                .otherwise(float(rule.warning)),
                 severity=pl.when(crosses_critical)
                 .then(pl.lit("critical"))
                 .otherwise(pl.lit("warning")),
