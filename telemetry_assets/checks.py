@@ -39,20 +39,6 @@ from telemetry_assets.schemas.tables import (
 EXAMPLES = 5
 
 
-def read_days(root: Path, table: Table, days: list[dt.date]) -> pl.DataFrame:
-    files = warehouse.scan_partitions(root, table.name, days)
-    if not files:
-        return table.empty()
-    return pl.read_parquet(files, schema=table.schema)
-
-
-def count_rows(root: Path, table: Table, day: dt.date) -> int:
-    files = warehouse.scan_partitions(root, table.name, [day])
-    if not files:
-        return 0
-    return pl.scan_parquet(files).select(pl.len()).collect().item()
-
-
 def reader_mismatches(root: Path, day: dt.date) -> list[str]:
     """Parts whose row count differs from the record count the line reader took."""
     problems = []
@@ -71,7 +57,7 @@ def conservation(
     """records_read == valid + duplicates_removed + quarantined, with each term from its stage."""
     root = warehouse_store.root()
     days = days_in_run(context)
-    stats = read_days(root, INGEST_STATS, days)
+    stats = warehouse.scan_table(root, INGEST_STATS, days).collect()
     ledger = []
     problems: list[str] = []
     for day in days:
@@ -80,8 +66,8 @@ def conservation(
             problems.append(f"{day}: ingest_stats has {row.height} rows")
             continue
         read, duplicates = row["records_read"].item(), row["duplicates_removed"].item()
-        in_events = count_rows(root, EVENTS, day)
-        in_quarantine = count_rows(root, QUARANTINE, day)
+        in_events = warehouse.count_rows(root, EVENTS, day)
+        in_quarantine = warehouse.count_rows(root, QUARANTINE, day)
         ledger.append(
             {
                 "date": day.isoformat(),
@@ -114,12 +100,16 @@ def malformed_ratio(
     """The share of quarantined records per day stays within the configured threshold."""
     root = warehouse_store.root()
     days = days_in_run(context)
-    stats = read_days(root, INGEST_STATS, days).with_columns(
-        ratio=pl.when(pl.col("records_read") > 0)
-        .then(pl.col("quarantined") / pl.col("records_read"))
-        .otherwise(0.0)
+    stats = (
+        warehouse.scan_table(root, INGEST_STATS, days)
+        .collect()
+        .with_columns(
+            ratio=pl.when(pl.col("records_read") > 0)
+            .then(pl.col("quarantined") / pl.col("records_read"))
+            .otherwise(0.0)
+        )
     )
-    rejected = read_days(root, QUARANTINE, days)
+    rejected = warehouse.scan_table(root, QUARANTINE, days).collect()
     over = stats.filter(pl.col("ratio") > ingest_policy.max_malformed_ratio)
     by_reason = Counter(rejected.get_column("reason").to_list())
     examples = rejected.head(EXAMPLES).select(
@@ -202,7 +192,7 @@ def frame_check(
         context: dg.AssetCheckExecutionContext, warehouse_store: Warehouse
     ) -> dg.AssetCheckResult:
         root = warehouse_store.root()
-        found = violations(read_days(root, table, days_in_run(context)).lazy()).collect()
+        found = violations(warehouse.scan_table(root, table, days_in_run(context))).collect()
         return dg.AssetCheckResult(
             passed=found.is_empty(),
             metadata={
@@ -224,10 +214,10 @@ def _unordered_percentiles(frame: pl.LazyFrame) -> pl.LazyFrame:
 
 def _sums_against_events(root: Path, days: list[dt.date]) -> list[str]:
     problems = []
-    counts = read_days(root, EVENT_COUNTS, days)
+    counts = warehouse.scan_table(root, EVENT_COUNTS, days).collect()
     for day in days:
         counted = counts.filter(pl.col("date") == day)["events"].sum()
-        rows = count_rows(root, EVENTS, day)
+        rows = warehouse.count_rows(root, EVENTS, day)
         if counted != rows:
             problems.append(f"{day}: event_counts sum to {counted}, events has {rows} rows")
     return problems

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import polars as pl
 
+from telemetry_assets.schemas.tables import Table
+
 TEMP_SUFFIX = ".tmp"
 PART_NAME = "part-0.parquet"
 
@@ -81,3 +83,17 @@ def check_writable(root: Path) -> None:
             f"warehouse folder {root} is not writable ({error.strerror}); "
             "set TELEMETRY_WAREHOUSE_DIR to a folder this user can write"
         ) from None
+
+
+def scan_table(root: Path, table: Table, days: list[dt.date]) -> pl.LazyFrame:
+    """The given days of a table as one lazy frame (days never written contribute no rows)."""
+    files = scan_partitions(root, table.name, days)
+    if not files:
+        return table.empty().lazy()
+    return pl.scan_parquet(files, schema=table.schema)
+
+
+def count_rows(root: Path, table: Table, day: dt.date) -> int:
+    """Rows of one day, from the Parquet footers."""
+    files = scan_partitions(root, table.name, [day])
+    return pl.scan_parquet(files).select(pl.len()).collect().item() if files else 0

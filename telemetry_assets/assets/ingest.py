@@ -37,13 +37,6 @@ RAW_WINDOW_MAPPING = dg.TimeWindowPartitionMapping(
 )
 
 
-def scan_raw(root: Path, days: list[dt.date]) -> pl.LazyFrame:
-    files = warehouse.scan_partitions(root, RAW_EVENTS.name, days)
-    if not files:
-        return RAW_EVENTS.empty().lazy()
-    return pl.scan_parquet(files, schema=RAW_EVENTS.schema)
-
-
 def preview(frame: pl.DataFrame, columns: list[str] | None = None) -> dg.MetadataValue:
     head = frame.select(columns or frame.columns).head(PREVIEW_ROWS)
     return dg.MetadataValue.md(_markdown(head))
@@ -135,7 +128,10 @@ def quarantine(
 ) -> dg.MaterializeResult:
     """Every rejected record of the file day, with its reason code and the line as written."""
     root = warehouse_store.root()
-    frames = {day: ingest.quarantine_rows(scan_raw(root, [day])) for day in days_in_run(context)}
+    frames = {
+        day: ingest.quarantine_rows(warehouse.scan_table(root, RAW_EVENTS, [day]))
+        for day in days_in_run(context)
+    }
     metadata = write_days(QUARANTINE, root, frames)
     by_reason = pl.concat(list(frames.values())).get_column("reason").value_counts(sort=True)
     metadata["quarantined_by_reason"] = dg.MetadataValue.json(
@@ -159,7 +155,7 @@ def events(
     frames = {}
     for day in days_in_run(context):
         frames[day] = ingest.events_for_day(
-            scan_raw(root, raw_window(day, ingest_policy.late_days)), day
+            warehouse.scan_table(root, RAW_EVENTS, raw_window(day, ingest_policy.late_days)), day
         )
         context.log.info(f"events {day}: {frames[day].height} rows")
     return dg.MaterializeResult(metadata=write_days(EVENTS, root, frames))
@@ -180,8 +176,8 @@ def ingest_stats(
     frames = {
         day: ingest.ingest_stats_row(
             ingest.count_day(
-                scan_raw(root, raw_window(day, ingest_policy.late_days)),
-                scan_raw(root, [day]),
+                warehouse.scan_table(root, RAW_EVENTS, raw_window(day, ingest_policy.late_days)),
+                warehouse.scan_table(root, RAW_EVENTS, [day]),
                 day,
             )
         )

@@ -32,13 +32,6 @@ GROUP = "metrics"
 USER_WINDOW_DAYS = max(metrics.WINDOWS.values())
 
 
-def read_table(root: Path, table: Table, days: list[dt.date]) -> pl.LazyFrame:
-    files = warehouse.scan_partitions(root, table.name, days)
-    if not files:
-        return table.empty().lazy()
-    return pl.scan_parquet(files, schema=table.schema)
-
-
 def daily_metric(
     table: Table, compute: Callable[[pl.LazyFrame, dt.date], pl.DataFrame], description: str
 ) -> dg.AssetsDefinition:
@@ -58,7 +51,8 @@ def daily_metric(
     ) -> dg.MaterializeResult:
         root = warehouse_store.root()
         frames = {
-            day: compute(read_table(root, EVENTS, [day]), day) for day in days_in_run(context)
+            day: compute(warehouse.scan_table(root, EVENTS, [day]), day)
+            for day in days_in_run(context)
         }
         return dg.MaterializeResult(metadata=write_days(table, root, frames))
 
@@ -128,7 +122,9 @@ def active_users(
         window = [day - dt.timedelta(days=n) for n in range(USER_WINDOW_DAYS)]
         files = warehouse.scan_partitions(root, DAILY_USERS.name, window)
         files_read.update(str(f.relative_to(root)) for f in files)
-        frames[day] = metrics.active_users(read_table(root, DAILY_USERS, window), day, first)
+        frames[day] = metrics.active_users(
+            warehouse.scan_table(root, DAILY_USERS, window), day, first
+        )
     metadata = write_days(ACTIVE_USERS, root, frames)
     metadata["first_event_day"] = first.isoformat() if first else "none"
     metadata["files_read"] = dg.MetadataValue.json(sorted(files_read))
@@ -149,7 +145,7 @@ def alerts(
     root = warehouse_store.root()
     rules = alert_policy.thresholds()
     frames = {
-        day: metrics.alerts(read_table(root, SERVICE_HEALTH, [day]).collect(), rules)
+        day: metrics.alerts(warehouse.scan_table(root, SERVICE_HEALTH, [day]).collect(), rules)
         for day in days_in_run(context)
     }
     return dg.MaterializeResult(metadata=write_days(ALERTS, root, frames))
