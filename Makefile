@@ -9,7 +9,7 @@ DEMO_LAST := 2025-03-07
 
 export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
 
-.PHONY: setup demo test lint format validate dev bench clean
+.PHONY: setup home demo test lint format validate dev bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,15 +19,21 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
-demo: setup
-	mkdir -p $(DAGSTER_HOME) data/landing
-	touch $(DAGSTER_HOME)/dagster.yaml
+# Dagster refuses a DAGSTER_HOME that does not exist; an empty dagster.yaml keeps it quiet.
+$(DAGSTER_HOME)/dagster.yaml:
+	mkdir -p $(DAGSTER_HOME)
+	touch $@
+
+home: $(DAGSTER_HOME)/dagster.yaml
+
+demo: setup home
+	mkdir -p data/landing
 	$(BIN)/python -m telemetry_assets.demo --landing data/landing --start $(DEMO_START) --days $(DEMO_DAYS)
 	$(BIN)/dagster asset materialize -m telemetry_assets.definitions --select '*' \
 		--partition-range $(DEMO_START)...$(DEMO_LAST)
 	@$(BIN)/python -m telemetry_assets.summary
 
-validate: setup
+validate: setup home
 	$(BIN)/dagster definitions validate -m telemetry_assets.definitions
 
 test: setup validate
@@ -41,9 +47,7 @@ format: setup
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-dev: setup
-	mkdir -p $(DAGSTER_HOME)
-	touch $(DAGSTER_HOME)/dagster.yaml
+dev: setup home
 	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1
 
 clean:
