@@ -9,7 +9,7 @@ DEMO_LAST := 2025-03-07
 
 export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
 
-.PHONY: setup home demo test lint format validate dev bench clean
+.PHONY: setup home browser demo test lint format validate dev bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,7 +26,17 @@ $(DAGSTER_HOME)/dagster.yaml:
 
 home: $(DAGSTER_HOME)/dagster.yaml
 
-demo: setup home
+# kaleido (PNG export) and the browser tests need a Chromium; install Debian's when we can.
+browser:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	else \
+		echo "No Chromium and no way to install it: reports skip the PNG and say why;" \
+		     "browser tests will fail. Install it with: apt-get install chromium"; \
+	fi
+
+demo: setup home browser
 	mkdir -p data/landing
 	$(BIN)/python -m telemetry_assets.demo --landing data/landing --start $(DEMO_START) --days $(DEMO_DAYS)
 	$(BIN)/dagster asset materialize -m telemetry_assets.definitions --select '*' \
@@ -36,7 +46,7 @@ demo: setup home
 validate: setup home
 	$(BIN)/dagster definitions validate -m telemetry_assets.definitions
 
-test: setup validate
+test: setup browser validate
 	$(BIN)/pytest
 
 lint: setup

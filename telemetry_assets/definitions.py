@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import dagster as dg
 
-from telemetry_assets.assets import ingest, metrics
+from telemetry_assets.assets import ingest, metrics, reports
 from telemetry_assets.checks import ingest_checks, metric_checks
-from telemetry_assets.resources import AlertPolicy, IngestPolicy, LandingZone, Warehouse
+from telemetry_assets.resources import (
+    AlertPolicy,
+    IngestPolicy,
+    LandingZone,
+    ReportsStore,
+    Warehouse,
+)
 from telemetry_assets.schedules import daily_schedule
 from telemetry_assets.sensors import landing_sensor
 
@@ -19,6 +25,7 @@ ASSETS = [
     ingest.quarantine,
     ingest.ingest_stats,
     *metrics.metric_assets,
+    *reports.report_assets,
 ]
 CHECKS = [*ingest_checks, *metric_checks]
 
@@ -32,6 +39,7 @@ defs = dg.Definitions(
         "warehouse_store": Warehouse.from_env(),
         "ingest_policy": IngestPolicy.from_env(),
         "alert_policy": AlertPolicy.from_env(),
+        "reports": ReportsStore.from_env(),
     },
     executor=dg.in_process_executor,
 )

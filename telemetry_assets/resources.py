@@ -55,7 +55,7 @@ class Warehouse(dg.ConfigurableResource):
         """The warehouse root, proven writable before any table is touched."""
         root = settings.resolve_dir(self.warehouse_dir)
         try:
-            warehouse.check_writable(root)
+            warehouse.check_writable(root, settings.WAREHOUSE_DIR.env)
         except PermissionError as error:
             raise dg.Failure(description=str(error)) from None
         return root
@@ -114,3 +114,21 @@ class AlertPolicy(dg.ConfigurableResource):
 
     def thresholds(self) -> list[Threshold]:
         return [Threshold(r.metric, r.direction, r.warning, r.critical) for r in self.rules]
+
+
+class ReportsStore(dg.ConfigurableResource):
+    """Where HTML/PNG/text reports and the dashboard are written."""
+
+    reports_dir: str
+
+    @classmethod
+    def from_env(cls) -> ReportsStore:
+        return cls(reports_dir=settings.env_value(settings.REPORTS_DIR))
+
+    def root(self) -> Path:
+        root = settings.resolve_dir(self.reports_dir)
+        try:
+            warehouse.check_writable(root, settings.REPORTS_DIR.env)
+        except PermissionError as error:
+            raise dg.Failure(description=str(error)) from None
+        return root

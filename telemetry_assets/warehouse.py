@@ -40,13 +40,28 @@ def remove_temporaries(directory: Path) -> list[Path]:
     return stale
 
 
+def temporary_path(path: Path) -> Path:
+    return path.with_name(f".{path.name}.{uuid.uuid4().hex}{TEMP_SUFFIX}")
+
+
 def write_parquet_atomic(
     frame: pl.DataFrame, path: Path, metadata: dict[str, str] | None = None
 ) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}{TEMP_SUFFIX}")
+    temporary = temporary_path(path)
     try:
         frame.write_parquet(temporary, compression="zstd", statistics=True, metadata=metadata)
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+    return path
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = temporary_path(path)
+    try:
+        temporary.write_bytes(data)
         os.replace(temporary, path)
     finally:
         temporary.unlink(missing_ok=True)
@@ -71,18 +86,30 @@ def scan_partitions(root: Path, table: str, days: list[dt.date]) -> list[Path]:
     return [path for day in days for path in parquet_files(partition_dir(root, table, day))]
 
 
-def check_writable(root: Path) -> None:
-    """Fail before anything is written when the warehouse cannot take files."""
+def check_writable(root: Path, setting: str = "TELEMETRY_WAREHOUSE_DIR") -> None:
+    """Fail before anything is written when the folder cannot take files."""
     try:
         root.mkdir(parents=True, exist_ok=True)
-        probe = root / f".write-probe-{uuid.uuid4().hex}{TEMP_SUFFIX}"
+        probe = temporary_path(root / "write-probe")
         probe.write_bytes(b"")
         probe.unlink()
     except OSError as error:
         raise PermissionError(
-            f"warehouse folder {root} is not writable ({error.strerror}); "
-            "set TELEMETRY_WAREHOUSE_DIR to a folder this user can write"
+            f"folder {root} is not writable ({error.strerror}); "
+            f"set {setting} to a folder this user can write"
         ) from None
+
+
+def written_days(root: Path, table: Table) -> list[dt.date]:
+    """Days that have a partition directory, in order."""
+    directory = root / table.name
+    if not directory.is_dir():
+        return []
+    return sorted(
+        dt.date.fromisoformat(p.name.removeprefix("date="))
+        for p in directory.glob("date=*")
+        if p.is_dir()
+    )
 
 
 def scan_table(root: Path, table: Table, days: list[dt.date]) -> pl.LazyFrame:

@@ -7,7 +7,13 @@ import polars as pl
 import pytest
 
 from telemetry_assets.definitions import ASSETS, CHECKS
-from telemetry_assets.resources import AlertPolicy, IngestPolicy, LandingZone, Warehouse
+from telemetry_assets.resources import (
+    AlertPolicy,
+    IngestPolicy,
+    LandingZone,
+    ReportsStore,
+    Warehouse,
+)
 from telemetry_assets.schemas.tables import Table
 
 
@@ -17,8 +23,13 @@ class Pipeline:
 
     landing: Path
     warehouse: Path
+    reports: Path | None = None
     late_days: int = 2
     max_malformed_ratio: float = 0.5
+
+    def __post_init__(self) -> None:
+        if self.reports is None:
+            self.reports = self.warehouse.parent / f"{self.warehouse.name}-reports"
 
     def resources(self) -> dict[str, dg.ConfigurableResource]:
         return {
@@ -28,6 +39,7 @@ class Pipeline:
                 late_days=self.late_days, max_malformed_ratio=self.max_malformed_ratio
             ),
             "alert_policy": AlertPolicy.from_env(),
+            "reports": ReportsStore(reports_dir=str(self.reports)),
         }
 
     def materialize(

@@ -89,10 +89,9 @@ service_health = daily_metric(
 
 def first_event_day(root: Path) -> dt.date | None:
     """The first day whose events table has rows, from the per-day files' row counts."""
-    for directory in sorted((root / EVENTS.name).glob("date=*")):
-        files = warehouse.parquet_files(directory)
-        if files and pl.scan_parquet(files).select(pl.len()).collect().item() > 0:
-            return dt.date.fromisoformat(directory.name.removeprefix("date="))
+    for day in warehouse.written_days(root, EVENTS):
+        if warehouse.count_rows(root, EVENTS, day) > 0:
+            return day
     return None
 
 

@@ -1,0 +1,179 @@
+"""Plotly figures over the metric tables: Polars in, `go.Figure` out.
+
+Every chart has a title, axis titles and units; every data-derived label is escaped first.
+"""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+import polars as pl
+
+from telemetry_assets.reporting import escape
+
+LAYOUT = {"template": "plotly_white", "margin": {"l": 60, "r": 20, "t": 60, "b": 60}}
+
+
+def _layout(fig: go.Figure, title: str, x: str, y: str, **extra: object) -> go.Figure:
+    fig.update_layout(title=title, xaxis_title=x, yaxis_title=y, **LAYOUT, **extra)
+    return fig
+
+
+def feature_usage(usage: pl.DataFrame, title: str = "Feature usage") -> go.Figure:
+    data = escape.frame(usage.sort("events", descending=True), ["feature_id"])
+    fig = go.Figure(
+        [
+            go.Bar(name="events", x=data["feature_id"].to_list(), y=data["events"].to_list()),
+            go.Bar(
+                name="distinct users", x=data["feature_id"].to_list(), y=data["users"].to_list()
+            ),
+        ]
+    )
+    return _layout(fig, title, "feature", "count (events / users)", barmode="group")
+
+
+def event_counts(counts: pl.DataFrame) -> go.Figure:
+    data = escape.frame(
+        counts.with_columns(label=pl.format("{} / {}", "channel", "event")).sort("events"),
+        ["label"],
+    )
+    fig = go.Figure(go.Bar(x=data["events"].to_list(), y=data["label"].to_list(), orientation="h"))
+    fig.update_yaxes(automargin=True, dtick=1)
+    return _layout(
+        fig,
+        "Events by channel / event",
+        "events (count)",
+        "channel / event",
+        height=max(400, 120 + 22 * data.height),
+    )
+
+
+def latency_by_key(latency: pl.DataFrame, key: str, title: str) -> go.Figure:
+    data = escape.frame(latency.sort(key), [key])
+    fig = go.Figure(
+        [go.Bar(name=p, x=data[key].to_list(), y=data[p].to_list()) for p in ("p50", "p95", "p99")]
+    )
+    return _layout(fig, title, key.replace("_id", ""), "latency (ms)", barmode="group")
+
+
+def quarantine_by_reason(counts: pl.DataFrame, title: str) -> go.Figure:
+    """Counts per (date, reason) as stacked bars; an empty day still gets an axis."""
+    data = escape.frame(counts, ["reason"])
+    fig = go.Figure(
+        [
+            go.Bar(
+                name=reason,
+                x=[str(d) for d in part["date"].to_list()],
+                y=part["records"].to_list(),
+            )
+            for (reason,), part in data.partition_by("reason", as_dict=True).items()
+        ]
+    )
+    return _layout(fig, title, "file day (UTC)", "quarantined records (count)", barmode="stack")
+
+
+def health_heatmap(health: pl.DataFrame, title: str) -> go.Figure:
+    """Service by hour of p95 latency, averaged over the days shown."""
+    grid = (
+        health.group_by("service", "hour")
+        .agg(pl.col("p95").mean())
+        .sort("service", "hour")
+        .pivot(on="hour", index="service", values="p95", sort_columns=True)
+    )
+    hours = [c for c in grid.columns if c != "service"]
+    fig = go.Figure(
+        go.Heatmap(
+            z=grid.select(hours).rows() if hours else [],
+            x=[int(h) for h in hours],
+            y=escape.column(grid["service"]),
+            colorscale="YlOrRd",
+            colorbar={"title": "p95 ms"},
+        )
+    )
+    return _layout(fig, title, "hour of day (UTC)", "service")
+
+
+def _lines(series: list[tuple[str, pl.DataFrame, str]]) -> list[go.Scatter]:
+    return [
+        go.Scatter(
+            name=name,
+            x=[str(d) for d in part["date"].to_list()],
+            y=part[y].to_list(),
+            mode="lines+markers",
+        )
+        for name, part, y in series
+    ]
+
+
+def latency_trend(latency: pl.DataFrame) -> go.Figure:
+    data = escape.frame(latency.sort("date"), ["service"])
+    traces = _lines(
+        [
+            (f"{service} {p}", part, p)
+            for (service,), part in data.partition_by("service", as_dict=True).items()
+            for p in ("p50", "p95", "p99")
+        ],
+    )
+    return _layout(
+        go.Figure(traces), "Latency per service (p50 / p95 / p99)", "date (UTC)", "latency (ms)"
+    )
+
+
+def throughput_area(health: pl.DataFrame) -> go.Figure:
+    daily = escape.frame(
+        health.group_by("date", "service").agg(pl.col("throughput").mean()).sort("date"),
+        ["service"],
+    )
+    fig = go.Figure(
+        [
+            go.Scatter(
+                name=service,
+                x=[str(d) for d in part["date"].to_list()],
+                y=part["throughput"].to_list(),
+                stackgroup="throughput",
+                mode="lines",
+            )
+            for (service,), part in daily.partition_by("service", as_dict=True).items()
+        ]
+    )
+    return _layout(fig, "Throughput per service (stacked)", "date (UTC)", "requests per minute")
+
+
+def error_rate_bars(health: pl.DataFrame) -> go.Figure:
+    daily = escape.frame(
+        health.group_by("date", "service").agg(pl.col("error_rate").mean() * 100).sort("date"),
+        ["service"],
+    )
+    fig = go.Figure(
+        [
+            go.Bar(
+                name=service,
+                x=[str(d) for d in part["date"].to_list()],
+                y=part["error_rate"].to_list(),
+            )
+            for (service,), part in daily.partition_by("service", as_dict=True).items()
+        ]
+    )
+    return _layout(fig, "Error rate per service", "date (UTC)", "error rate (%)", barmode="group")
+
+
+def active_users(active: pl.DataFrame) -> go.Figure:
+    data = active.sort("date")
+    traces = _lines([(name.upper(), data, name) for name in ("dau", "wau", "mau")])
+    return _layout(
+        go.Figure(traces), "Active users (DAU / WAU / MAU)", "date (UTC)", "distinct users"
+    )
+
+
+def top_features(usage: pl.DataFrame, limit: int = 10) -> go.Figure:
+    top = (
+        usage.group_by("feature_id")
+        .agg(pl.col("events").sum())
+        .sort("events", descending=True)
+        .head(limit)
+        .sort("events")
+    )
+    data = escape.frame(top, ["feature_id"])
+    fig = go.Figure(
+        go.Bar(x=data["events"].to_list(), y=data["feature_id"].to_list(), orientation="h")
+    )
+    return _layout(fig, f"Top {limit} features", "events (count)", "feature")

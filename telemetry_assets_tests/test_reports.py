@@ -1,0 +1,141 @@
+"""Reports opened in a real headless Chromium: every chart renders, no JS error, no network,
+and strings from data are shown as text, never run."""
+
+import datetime as dt
+import shutil
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import sync_playwright
+
+from telemetry_assets.demo import generate_landing
+from telemetry_assets.reporting import images
+from telemetry_assets_tests.factories import jsonl, metric_record, v1_record, write_file
+
+XSS_EVENT = "<script>alert(1)</script>"
+XSS_FEATURE = '<img src=x onerror="alert(2)">'
+XSS_SERVICE = '<a href="javascript:alert(3)">svc</a>'
+DAILY_CHARTS = 6
+DASHBOARD_CHARTS = 7
+
+
+def chromium() -> str:
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    assert path, "Chromium is required for the browser tests: `make browser` installs it"
+    return path
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    from telemetry_assets_tests.conftest import Pipeline
+
+    root = tmp_path_factory.mktemp("reports")
+    pipeline = Pipeline(landing=root / "landing", warehouse=root / "warehouse")
+    generate_landing(pipeline.landing, dt.date(2025, 3, 1), days=2, events_per_hour=20)
+    write_file(
+        pipeline.landing,
+        "xss/events-2025-03-02T12.jsonl",
+        jsonl(
+            v1_record(
+                event=XSS_EVENT,
+                timestamp="2025-03-02T12:00:00Z",
+                payload={"user_id": "x", "feature_id": XSS_FEATURE, "latency_ms": 5},
+            ),
+            v1_record(
+                channel="trace",
+                event="span",
+                timestamp="2025-03-02T12:00:01Z",
+                payload={"service": XSS_SERVICE, "latency_ms": 2000, "status": 500},
+            ),
+            metric_record(
+                metric_type="cpu", value=99, service=XSS_SERVICE, timestamp="2025-03-02T12:00:02Z"
+            ),
+        ),
+    )
+    assert pipeline.materialize("2025-03-01", "2025-03-02").success
+    return pipeline
+
+
+def open_in_browser(path: Path, screenshot: Path) -> dict:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=chromium(), args=["--no-sandbox", "--disable-gpu"]
+        )
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        seen = {"errors": [], "console_errors": [], "requests": [], "dialogs": []}
+        page.on("pageerror", lambda error: seen["errors"].append(str(error)))
+        page.on("console", lambda m: m.type == "error" and seen["console_errors"].append(m.text))
+        page.on("request", lambda request: seen["requests"].append(request.url))
+        page.on("dialog", lambda dialog: (seen["dialogs"].append(dialog.message), dialog.dismiss()))
+        page.goto(path.as_uri())
+        page.wait_for_load_state("load")
+        seen["charts"] = page.locator(".js-plotly-plot").count()
+        seen["rendered"] = page.locator(".js-plotly-plot .main-svg").count()
+        seen["titles"] = [t.text_content() for t in page.locator(".js-plotly-plot .gtitle").all()]
+        seen["text"] = page.locator("body").inner_text()
+        seen["svg_text"] = " ".join(page.locator("svg text").all_text_contents())
+        seen["scripts"] = page.locator("script").count()
+        page.screenshot(path=str(screenshot), full_page=True)
+        browser.close()
+    return seen
+
+
+@pytest.mark.parametrize(
+    ("relative", "charts"),
+    [("date=2025-03-02/report.html", DAILY_CHARTS), ("dashboard.html", DASHBOARD_CHARTS)],
+)
+def test_page_renders_every_chart_offline_without_errors(built, tmp_path, relative, charts):
+    seen = open_in_browser(built.reports / relative, tmp_path / "shot.png")
+    assert seen["errors"] == [] and seen["console_errors"] == []
+    assert seen["requests"] == [(built.reports / relative).as_uri()]  # nothing fetched
+    assert seen["charts"] == charts
+    assert seen["rendered"] >= charts  # each chart drew its SVG
+    assert all(seen["titles"]) and len(seen["titles"]) == charts
+    assert (tmp_path / "shot.png").stat().st_size > 10_000
+
+
+@pytest.mark.parametrize("relative", ["date=2025-03-02/report.html", "dashboard.html"])
+def test_strings_from_data_render_as_text(built, tmp_path, relative):
+    seen = open_in_browser(built.reports / relative, tmp_path / "shot.png")
+    assert seen["dialogs"] == []
+    assert seen["scripts"] == 1 + seen["charts"]  # plotly.js plus one per chart, none injected
+    shown = seen["text"] + seen["svg_text"]
+    assert XSS_SERVICE in shown
+    if relative != "dashboard.html":
+        assert XSS_EVENT in shown and XSS_FEATURE in shown
+    raw_html = (built.reports / relative).read_text()
+    assert XSS_EVENT not in raw_html and XSS_SERVICE not in raw_html
+
+
+def test_metrics_text_and_png(built):
+    day = built.reports / "date=2025-03-02"
+    text = (day / "metrics.txt").read_text()
+    for needle in (
+        "records read",
+        "quarantined",
+        "DAU",
+        "WAU",
+        "MAU",
+        "top features",
+        "p50",
+        "p95",
+        "p99",
+        "api",
+    ):
+        assert needle in text
+    png = (day / "feature_usage.png").read_bytes()
+    assert png.startswith(b"\x89PNG")
+
+
+def test_png_export_failure_is_reported_not_raised(monkeypatch, tmp_path):
+    import kaleido
+    import plotly.graph_objects as go
+
+    def no_browser(*args, **kwargs):
+        raise RuntimeError("no chrome here")
+
+    monkeypatch.setattr(kaleido, "write_fig_from_object_sync", no_browser)
+    note = images.export_png([(go.Figure(), tmp_path / "x.png")])
+    assert "PNG export skipped: RuntimeError: no chrome here" in note
+    assert "apt-get install chromium" in note
+    assert list(tmp_path.iterdir()) == []
