@@ -1,4 +1,4 @@
-"""Print where the warehouse tables are and how many rows each holds (used by `make demo`)."""
+"""Print where the tables, reports and dashboard are (the last thing `make demo` shows)."""
 
 from __future__ import annotations
 
@@ -27,6 +27,13 @@ def main() -> int:
         "query them with any Parquet reader, e.g. duckdb: "
         f"select * from '{root}/events/*/*.parquet'"
     )
+    reports = settings.resolve_dir(settings.env_value(settings.REPORTS_DIR))
+    days = sorted(reports.glob("date=*/report.html"))
+    if days:
+        print(f"daily reports: {days[0].parent.parent}/date=*/report.html ({len(days)} days)")
+    dashboard = reports / "dashboard.html"
+    if dashboard.exists():
+        print(f"dashboard: {dashboard}")
     return 0
 
 
