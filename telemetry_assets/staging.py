@@ -8,6 +8,7 @@ changed one replaces its rows instead of doubling them.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -22,7 +23,7 @@ from pathlib import Path
 import polars as pl
 
 from telemetry_assets import warehouse
-from telemetry_assets.landing.files import LandingFile
+from telemetry_assets.landing.files import Fingerprint, LandingFile
 from telemetry_assets.landing.formats import decode
 from telemetry_assets.landing.lines import read_lines
 from telemetry_assets.schemas import timestamps
@@ -111,6 +112,18 @@ def current_part(root: Path, file: LandingFile, late_days: int) -> StagedFile | 
     return _staged_from_metadata(metadata, file)
 
 
+def later_part(root: Path, file: LandingFile, late_days: int) -> StagedFile | None:
+    """The part of the file's current version, when it changed since `file` was scanned."""
+    try:
+        info = os.stat(file.path)
+    except FileNotFoundError:
+        return None
+    now = Fingerprint(size=info.st_size, mtime_ns=info.st_mtime_ns)
+    if now == file.fingerprint:
+        return None
+    return current_part(root, dataclasses.replace(file, fingerprint=now), late_days)
+
+
 def _decode_raw(lines: pl.Series) -> pl.Series:
     """The line as text; bytes that are not UTF-8 are kept visible as \\xNN escapes."""
     return pl.Series([line.decode("utf-8", "backslashreplace") for line in lines], dtype=pl.String)
@@ -186,25 +199,34 @@ def _write_part(root: Path, read: ReadFile, rows: pl.DataFrame, late_days: int) 
         "quarantined_by_reason": json.dumps(quarantined, sort_keys=True),
         "read_error": read.read_error or "",
     }
-    path = part_path(root, file)
-    warehouse.remove_temporaries(path.parent)
-    warehouse.write_parquet_atomic(rows, path, metadata=metadata)
+    newer: list[StagedFile] = []
+
+    def superseded() -> bool:
+        """A concurrent run already staged a later version of this file: never go back."""
+        newer.extend(filter(None, [later_part(root, file, late_days)]))
+        return bool(newer)
+
+    if not warehouse.write_parquet_atomic(
+        rows, part_path(root, file), metadata=metadata, keep_existing=superseded
+    ):
+        return newer[0]
     return StagedFile(
         file.rel_path, file.file_day, read.records_read, quarantined, read.read_error, False
     )
 
 
 def remove_stale_parts(root: Path, day: dt.date, files: list[LandingFile]) -> list[str]:
-    """Delete parts whose landing file is gone, so its rows leave the day on this run."""
+    """Delete parts whose landing file is gone (their rows leave the day) and old temporaries."""
     keep = {part_path(root, f) for f in files if f.file_day == day}
-    stale = [
-        p
-        for p in warehouse.parquet_files(warehouse.partition_dir(root, RAW_EVENTS.name, day))
-        if p not in keep
-    ]
-    removed = [read_part_metadata(p).get("source_file", p.name) for p in stale]
-    for path in stale:
-        path.unlink(missing_ok=True)
+    directory = warehouse.partition_dir(root, RAW_EVENTS.name, day)
+    if not directory.is_dir():
+        return []
+    with warehouse.directory_lock(directory):
+        warehouse.remove_temporaries(directory)
+        stale = [p for p in warehouse.parquet_files(directory) if p not in keep]
+        removed = [read_part_metadata(p).get("source_file", p.name) for p in stale]
+        for path in stale:
+            path.unlink(missing_ok=True)
     return removed
 
 

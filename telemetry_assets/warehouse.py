@@ -3,13 +3,18 @@
 `<warehouse>/<table>/date=YYYY-MM-DD/*.parquet`. Every file is written under a hidden temporary
 name in its final directory and renamed into place, so a reader sees either the old file or the
 new one, never half of one; temporaries left by a killed run are removed by the next write.
+Writers of one directory take its lock (an `flock`, released by the kernel even when a process is
+killed), so one run's clean-up never deletes another run's file in flight.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
 import os
 import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import polars as pl
@@ -17,15 +22,12 @@ import polars as pl
 from telemetry_assets.schemas.tables import Table
 
 TEMP_SUFFIX = ".tmp"
+LOCK_NAME = ".lock"
 PART_NAME = "part-0.parquet"
 
 
 def partition_dir(root: Path, table: str, day: dt.date) -> Path:
     return root / table / f"date={day.isoformat()}"
-
-
-def partition_file(root: Path, table: str, day: dt.date) -> Path:
-    return partition_dir(root, table, day) / PART_NAME
 
 
 def remove_temporaries(directory: Path) -> list[Path]:
@@ -44,35 +46,61 @@ def temporary_path(path: Path) -> Path:
     return path.with_name(f".{path.name}.{uuid.uuid4().hex}{TEMP_SUFFIX}")
 
 
+@contextmanager
+def directory_lock(directory: Path) -> Iterator[None]:
+    """Exclusive lock on a directory for the duration of a write."""
+    directory.mkdir(parents=True, exist_ok=True)
+    with open(directory / LOCK_NAME, "a+b") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _replace_atomic(
+    path: Path, write: Callable[[Path], None], keep_existing: Callable[[], bool] | None = None
+) -> bool:
+    """Write under the directory lock; `keep_existing` may veto replacing what is there."""
+    with directory_lock(path.parent):
+        remove_temporaries(path.parent)
+        if keep_existing is not None and keep_existing():
+            return False
+        temporary = temporary_path(path)
+        try:
+            write(temporary)
+            os.replace(temporary, path)
+        finally:
+            temporary.unlink(missing_ok=True)
+    return True
+
+
 def write_parquet_atomic(
-    frame: pl.DataFrame, path: Path, metadata: dict[str, str] | None = None
-) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = temporary_path(path)
-    try:
-        frame.write_parquet(temporary, compression="zstd", statistics=True, metadata=metadata)
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
-    return path
+    frame: pl.DataFrame,
+    path: Path,
+    metadata: dict[str, str] | None = None,
+    keep_existing: Callable[[], bool] | None = None,
+) -> bool:
+    """Replace `path` with the frame; False when `keep_existing` vetoed the write."""
+    return _replace_atomic(
+        path,
+        lambda temporary: frame.write_parquet(
+            temporary, compression="zstd", statistics=True, metadata=metadata
+        ),
+        keep_existing,
+    )
 
 
 def write_bytes_atomic(path: Path, data: bytes) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = temporary_path(path)
-    try:
-        temporary.write_bytes(data)
-        os.replace(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)
+    _replace_atomic(path, lambda temporary: temporary.write_bytes(data))
     return path
 
 
 def write_partition(frame: pl.DataFrame, root: Path, table: str, day: dt.date) -> Path:
     """Replace one day of a single-file table."""
-    directory = partition_dir(root, table, day)
-    remove_temporaries(directory)
-    return write_parquet_atomic(frame, directory / PART_NAME)
+    path = partition_dir(root, table, day) / PART_NAME
+    write_parquet_atomic(frame, path)
+    return path
 
 
 def parquet_files(directory: Path) -> list[Path]:
@@ -90,9 +118,9 @@ def check_writable(root: Path, setting: str = "TELEMETRY_WAREHOUSE_DIR") -> None
     """Fail before anything is written when the folder cannot take files."""
     try:
         root.mkdir(parents=True, exist_ok=True)
-        probe = temporary_path(root / "write-probe")
+        probe = root / f".write-probe-{uuid.uuid4().hex}"
         probe.write_bytes(b"")
-        probe.unlink()
+        probe.unlink(missing_ok=True)
     except OSError as error:
         raise PermissionError(
             f"folder {root} is not writable ({error.strerror}); "

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import os
+import tempfile
 from pathlib import Path
 
 import plotly.graph_objects as go
@@ -15,24 +15,20 @@ INSTALL_HINT = "install Chromium (Debian: apt-get install chromium) so kaleido c
 def export_png(jobs: list[tuple[go.Figure, Path]]) -> str | None:
     """Write every figure to its PNG in one browser session; None, or why nothing was written.
 
-    Files appear atomically: kaleido writes hidden temporaries that are renamed into place.
+    kaleido renders into a private folder; each PNG then replaces its target atomically.
     """
     if not jobs:
         return None
     import kaleido
 
-    staged = [(fig, path, warehouse.temporary_path(path)) for fig, path in jobs]
-    for _, path, _ in staged:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        kaleido.write_fig_from_object_sync(
-            [{"fig": fig, "path": temp, "opts": {"format": "png"}} for fig, _, temp in staged]
-        )
-        for _, path, temp in staged:
-            os.replace(temp, path)
-    except Exception as error:  # kaleido raises many kinds when no browser can start
-        return f"PNG export skipped: {type(error).__name__}: {error}; {INSTALL_HINT}"
-    finally:
-        for _, _, temp in staged:
-            temp.unlink(missing_ok=True)
+    with tempfile.TemporaryDirectory(prefix="telemetry-png-") as scratch:
+        rendered = [Path(scratch) / f"{n}.png" for n in range(len(jobs))]
+        try:
+            kaleido.write_fig_from_object_sync(
+                [{"fig": fig, "path": out} for (fig, _), out in zip(jobs, rendered, strict=True)]
+            )
+        except Exception as error:  # kaleido raises many kinds when no browser can start
+            return f"PNG export skipped: {type(error).__name__}: {error}; {INSTALL_HINT}"
+        for (_, target), out in zip(jobs, rendered, strict=True):
+            warehouse.write_bytes_atomic(target, out.read_bytes())
     return None
