@@ -46,6 +46,7 @@ def test_new_file_requests_its_day_and_every_day_that_reads_it(tmp_path):
     assert partitions.pop("quarantine") == ["2025-03-05"]
     # the 30-day windows ending on each affected day's next 29 days
     assert partitions.pop("active_users") == days("2025-03-03", "2025-04-04")
+    assert partitions.pop("daily_report") == days("2025-03-03", "2025-04-04")  # shows MAU
     # the dashboard shows 30 days of active_users, so it follows them 29 days further
     assert partitions.pop("dashboard") == days("2025-03-03", "2025-05-03")
     assert partitions == {
