@@ -17,6 +17,10 @@ from telemetry_assets.resources import (
 from telemetry_assets.schemas.tables import Table
 
 
+# Reports start a browser for the PNG (seconds per run); only the report tests need them.
+WITHOUT_REPORTS = dg.AssetSelection.all() - dg.AssetSelection.groups("reports")
+
+
 @dataclass
 class Pipeline:
     """Runs the real asset graph in-process against temporary folders."""
@@ -46,7 +50,7 @@ class Pipeline:
         self,
         first: str,
         last: str | None = None,
-        selection: str = "*",
+        selection: str | dg.AssetSelection | None = None,
         extra_assets: tuple = (),
         raise_on_error: bool = True,
     ) -> dg.ExecuteInProcessResult:
@@ -61,7 +65,7 @@ class Pipeline:
             partition_key = None
         return dg.materialize(
             assets,
-            selection=selection,
+            selection=WITHOUT_REPORTS if selection is None else selection,
             partition_key=partition_key,
             tags=tags,
             resources=self.resources(),

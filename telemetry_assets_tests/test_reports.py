@@ -52,7 +52,7 @@ def built(tmp_path_factory):
             ),
         ),
     )
-    assert pipeline.materialize("2025-03-01", "2025-03-02").success
+    assert pipeline.materialize("2025-03-01", "2025-03-02", selection="*").success
     return pipeline
 
 
