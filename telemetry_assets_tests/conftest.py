@@ -16,7 +16,6 @@ from telemetry_assets.resources import (
 )
 from telemetry_assets.schemas.tables import Table
 
-
 # Reports start a browser for the PNG (seconds per run); only the report tests need them.
 WITHOUT_REPORTS = dg.AssetSelection.all() - dg.AssetSelection.groups("reports")
 
