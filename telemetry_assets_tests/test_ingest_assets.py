@@ -252,3 +252,12 @@ def test_same_event_written_differently_is_one_event(pipeline):
         '{"a":"x","b":1}',
     )
     assert stats(pipeline, D1)["duplicates_removed"] == 1
+
+
+def test_files_before_the_start_date_are_reported(pipeline):
+    write_file(pipeline.landing, "events-2024-12-30T10.jsonl", jsonl(v1_record()))
+    write_file(pipeline.landing, "events-2025-01-01T10.jsonl", jsonl(v1_record()))
+    result = pipeline.materialize("2025-01-01", selection="raw_events")
+    assert materialization_metadata(result, "raw_events")["files_before_start_date"] == [
+        "events-2024-12-30T10.jsonl"
+    ]

@@ -11,8 +11,8 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
-from telemetry_assets import ingest, staging, warehouse
-from telemetry_assets.partitions import LATE_DAYS, daily_partitions, days_in_run
+from telemetry_assets import ingest, settings, staging, warehouse
+from telemetry_assets.partitions import LATE_DAYS, START_DATE, daily_partitions, days_in_run
 from telemetry_assets.resources import IngestPolicy, LandingZone, Warehouse
 from telemetry_assets.schemas.tables import (
     EVENTS,
@@ -99,6 +99,13 @@ def raw_events(
             context.log.warning(f"{item.source_file}: {item.read_error}")
     for rel_path, why in scan.skipped.items():
         context.log.warning(f"skipped landing file {rel_path}: {why}")
+    before_start = sorted(f.rel_path for f in scan.files if f.file_day < START_DATE)
+    if before_start:
+        context.log.warning(
+            f"{len(before_start)} landing files are dated before {settings.START_DATE.env}="
+            f"{START_DATE} and belong to no partition; lower it to read them "
+            f"(earliest: {before_start[0]})"
+        )
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": report.records_read,
@@ -111,6 +118,7 @@ def raw_events(
                 {s.source_file: s.read_error for s in staged if s.read_error}
             ),
             "skipped_files": dg.MetadataValue.json(scan.skipped),
+            "files_before_start_date": dg.MetadataValue.json(before_start),
             "path": dg.MetadataValue.path(str(root / RAW_EVENTS.name)),
         }
     )
