@@ -4,14 +4,20 @@ Every record becomes one candidate row (see `schemas.candidates`): either a pars
 (`invalid_json`, `truncated_line`, `bad_column_count`) or the mapped record with the JSON type
 each checked field had as written, its canonical payload and its event identity. Deciding
 validity is the gate's job, not the reader's.
+
+This is the hot loop of the pipeline (one Python iteration per record), so rows are collected
+column-wise, columns that are nearly constant are stored as a default plus exceptions, and a
+well-formed v1 record takes a short path that serialises it only once.
 """
 
 from __future__ import annotations
 
 import csv
+import gc
 import hashlib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import orjson
@@ -19,11 +25,12 @@ import polars as pl
 
 from telemetry_assets.landing.files import FileFormat
 from telemetry_assets.landing.lines import FileLines
-from telemetry_assets.schemas.candidates import CANDIDATE_COLUMNS, CANDIDATE_SCHEMA, JsonType
+from telemetry_assets.schemas.candidates import CANDIDATE_SCHEMA, TYPED_FIELDS, JsonType
 from telemetry_assets.schemas.reasons import Reason
 
 V1 = "telemetry_event_v1"
 ENVELOPE_KEYS = ("schema_version", "channel", "event", "timestamp", "payload")
+STRING_FIELDS = ("schema_version", "channel", "event", "timestamp")
 KEY_FIELDS = ("user_id", "session_id", "feature_id", "service")
 CSV_DEFAULT_EVENT = "feature_used"
 
@@ -43,8 +50,11 @@ _NUMBER = JsonType.NUMBER.value
 _ABSENT_TAG = JsonType.ABSENT.value
 _DECIMAL = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)")
 _SORTED = orjson.OPT_SORT_KEYS
-
-Row = tuple[Any, ...]
+# In the canonical (sorted) v1 record the payload sits between these two keys.
+_PAYLOAD_KEY, _AFTER_PAYLOAD = b',"payload":', b',"schema_version":'
+_PAYLOAD_OFFSET = len(_PAYLOAD_KEY)
+_TYPE_COLUMNS = tuple(column for column, _ in TYPED_FIELDS if column != "latency_type")
+_DENSE = (*STRING_FIELDS, "latency_type", "latency_ms", *KEY_FIELDS, "payload", "event_id")
 
 
 def json_type(value: Any) -> str:
@@ -66,136 +76,215 @@ def canonical_json(value: Any) -> bytes:
     return orjson.dumps(value, option=_SORTED)
 
 
-def event_identity(mapped: dict[str, Any]) -> str:
-    return hashlib.sha256(canonical_json(mapped)).hexdigest()
+class Columns:
+    """Candidate columns of one file, filled row by row in line order.
 
-
-def _failed_row(number: int, fmt: str, error: Reason, detail: str, raw: bytes) -> Row:
-    return (number, fmt, error.value, detail, raw, *([None] * (len(CANDIDATE_COLUMNS) - 5)))
-
-
-def _mapped_row(
-    number: int,
-    fmt: str,
-    raw: bytes,
-    mapped: dict[str, Any],
-    types: tuple[str | None, ...],
-) -> Row:
-    """One candidate row from a mapped v1 record and the JSON types of its checked fields.
-
-    `types` follows `TYPED_FIELDS` minus the latency type, which is read from the payload here.
+    Type tags, format and parse errors are the same for almost every row of a file, so they
+    are kept as a per-format default plus a map of the rows that differ.
     """
-    payload = mapped.get("payload")
-    if type(payload) is dict:
-        keys = [key_text(payload.get(name)) for name in KEY_FIELDS]
-        latency = payload.get("latency_ms", _ABSENT)
-        latency_type = json_type(latency)
-        latency_ms = float(latency) if latency_type == _NUMBER else None
-        payload_text = canonical_json(payload).decode()
-    else:
-        keys = [None] * len(KEY_FIELDS)
-        latency_type = latency_ms = payload_text = None
-    return (
-        number,
-        fmt,
-        None,
-        None,
-        raw,
-        *(
-            value if type(value := mapped.get(name)) is str else None
-            for name in ("schema_version", "channel", "event", "timestamp")
-        ),
-        *types,
-        latency_type,
-        latency_ms,
-        *keys,
-        payload_text,
-        event_identity(mapped),
-    )
 
-
-def _parse_object(number: int, line: bytes, unterminated: bool, fmt: str) -> dict | Row:
-    """The JSON object on a line, or the failed row saying why it is not one."""
-    try:
-        value = orjson.loads(line)
-    except orjson.JSONDecodeError as error:
-        if unterminated:
-            return _failed_row(
-                number, fmt, Reason.TRUNCATED_LINE, f"last line, no newline: {error}", line
-            )
-        return _failed_row(number, fmt, Reason.INVALID_JSON, str(error), line)
-    if type(value) is not dict:
-        return _failed_row(
-            number, fmt, Reason.INVALID_JSON, f"a JSON {json_type(value)}, not an object", line
-        )
-    return value
-
-
-def decode_events(lines: FileLines) -> list[Row]:
-    """Format A: `telemetry_event_v1` objects, one per line."""
-    fmt = FileFormat.EVENTS.value
-    rows: list[Row] = []
-    last = lines.unterminated_line
-    for number, line in zip(lines.numbers, lines.lines, strict=True):
-        obj = _parse_object(number, line, number == last, fmt)
-        if type(obj) is tuple:
-            rows.append(obj)
-            continue
-        get = obj.get
-        mapped = {key: obj[key] for key in ENVELOPE_KEYS if key in obj}
-        types = (
-            json_type(get("schema_version", _ABSENT)),
-            json_type(get("channel", _ABSENT)),
-            json_type(get("event", _ABSENT)),
-            json_type(get("timestamp", _ABSENT)),
-            json_type(get("payload", _ABSENT)),
-            None,
-            None,
-            None,
-        )
-        rows.append(_mapped_row(number, fmt, line, mapped, types))
-    return rows
-
-
-def decode_metrics(lines: FileLines) -> list[Row]:
-    """Format C: metric samples; payload = tags + {service, value} (+ latency_ms for latency)."""
-    fmt = FileFormat.METRICS.value
-    rows: list[Row] = []
-    last = lines.unterminated_line
-    for number, line in zip(lines.numbers, lines.lines, strict=True):
-        obj = _parse_object(number, line, number == last, fmt)
-        if type(obj) is tuple:
-            rows.append(obj)
-            continue
-        get = obj.get
-        metric_type = get("metric_type", _ABSENT)
-        service = get("service", _ABSENT)
-        value = get("value", _ABSENT)
-        tags = get("tags", _ABSENT)
-        payload = dict(tags) if type(tags) is dict else {}
-        payload["service"] = None if service is _ABSENT else service
-        payload["value"] = None if value is _ABSENT else value
-        if metric_type == "latency":
-            payload["latency_ms"] = payload["value"]
-        mapped = {
-            "schema_version": V1,
-            "channel": "metric",
-            "event": None if metric_type is _ABSENT else metric_type,
-            "timestamp": get("timestamp"),
-            "payload": payload,
+    def __init__(self, fmt: FileFormat, lines: FileLines, type_defaults: tuple[str | None, ...]):
+        self.fmt = fmt
+        self.lines = lines
+        self.dense: dict[str, list[Any]] = {name: [] for name in _DENSE}
+        self.defaults: dict[str, str | None] = {
+            "parse_error": None,
+            "parse_detail": None,
+            **dict(zip(_TYPE_COLUMNS, type_defaults, strict=True)),
         }
-        types = (
-            _STRING,
-            _STRING,
-            json_type(metric_type),
-            json_type(get("timestamp", _ABSENT)),
-            _OBJECT,
-            json_type(service),
-            json_type(value),
-            json_type(tags),
-        )
-        rows.append(_mapped_row(number, fmt, line, mapped, types))
-    return rows
+        self.exceptions: dict[str, dict[int, str | None]] = {k: {} for k in self.defaults}
+
+    def __len__(self) -> int:
+        return len(self.dense["event_id"])
+
+    def failed(self, reason: Reason, detail: str) -> None:
+        row = len(self)
+        self.exceptions["parse_error"][row] = reason.value
+        self.exceptions["parse_detail"][row] = detail
+        for column in _TYPE_COLUMNS:
+            if self.defaults[column] is not None:
+                self.exceptions[column][row] = None
+        for values in self.dense.values():
+            values.append(None)
+
+    def mapped(self, mapped: dict[str, Any], types: tuple[str | None, ...]) -> None:
+        """A mapped v1 record of any shape, with the JSON types of its checked fields."""
+        row = len(self)
+        for column, kind in zip(_TYPE_COLUMNS, types, strict=True):
+            if kind != self.defaults[column]:
+                self.exceptions[column][row] = kind
+        canonical = canonical_json(mapped)
+        payload = mapped.get("payload")
+        payload_text = canonical_json(payload) if type(payload) is dict else None
+        self._append(mapped, payload, payload_text, canonical)
+
+    def _append(
+        self, mapped: dict[str, Any], payload: Any, payload_text: bytes | None, canonical: bytes
+    ) -> None:
+        dense = self.dense
+        for name in STRING_FIELDS:
+            value = mapped.get(name)
+            dense[name].append(value if type(value) is str else None)
+        if type(payload) is dict:
+            latency = payload.get("latency_ms", _ABSENT)
+            kind = json_type(latency)
+            dense["latency_type"].append(kind)
+            dense["latency_ms"].append(float(latency) if kind == _NUMBER else None)
+            for name in KEY_FIELDS:
+                dense[name].append(key_text(payload.get(name)))
+        else:
+            for name in ("latency_type", "latency_ms", *KEY_FIELDS):
+                dense[name].append(None)
+        dense["payload"].append(payload_text)
+        dense["event_id"].append(hashlib.sha256(canonical).hexdigest())
+
+    def frame(self) -> pl.DataFrame:
+        rows = len(self)
+        if rows != len(self.lines):
+            raise AssertionError(f"{rows} candidate rows for {len(self.lines)} records")
+        series = {
+            "source_line": pl.Series(self.lines.numbers, dtype=pl.Int64),
+            "format": pl.repeat(self.fmt.value, rows, dtype=pl.String, eager=True),
+            "raw": pl.Series(self.lines.lines, dtype=pl.Binary),
+            "payload": pl.Series(self.dense.pop("payload"), dtype=pl.Binary).cast(pl.String),
+        }
+        for name, values in self.dense.items():
+            series[name] = pl.Series(values, dtype=CANDIDATE_SCHEMA[name])
+        for name, default in self.defaults.items():
+            column = pl.repeat(default, rows, dtype=pl.String, eager=True)
+            changed = self.exceptions[name]
+            if changed:
+                column = column.scatter(
+                    list(changed), pl.Series(list(changed.values()), dtype=pl.String)
+                )
+            series[name] = column
+        return pl.DataFrame([series[name].alias(name) for name in CANDIDATE_SCHEMA])
+
+
+@contextmanager
+def _no_cyclic_gc() -> Iterator[None]:
+    """Millions of short-lived acyclic dicts: the cyclic collector would only cost time."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _objects(columns: Columns) -> Iterator[dict[str, Any]]:
+    """Each record's JSON object; lines that are not one are recorded as failures here."""
+    last = columns.lines.unterminated_line
+    loads, error_type = orjson.loads, orjson.JSONDecodeError
+    for number, line in zip(columns.lines.numbers, columns.lines.lines, strict=True):
+        try:
+            value = loads(line)
+        except error_type as error:
+            if number == last:
+                columns.failed(Reason.TRUNCATED_LINE, f"last line, no newline: {error}")
+            else:
+                columns.failed(Reason.INVALID_JSON, str(error))
+            continue
+        if type(value) is dict:
+            yield value
+        else:
+            columns.failed(Reason.INVALID_JSON, f"a JSON {json_type(value)}, not an object")
+
+
+def decode_events(lines: FileLines) -> Columns:
+    """Format A: `telemetry_event_v1` objects, one per line."""
+    columns = Columns(FileFormat.EVENTS, lines, (_STRING,) * 4 + (_OBJECT, None, None, None))
+    dense = columns.dense
+    schema_versions, channels, events, stamps = (dense[n].append for n in STRING_FIELDS)
+    latency_types, latencies = dense["latency_type"].append, dense["latency_ms"].append
+    users, sessions, features, services = (dense[n].append for n in KEY_FIELDS)
+    payloads, identities = dense["payload"].append, dense["event_id"].append
+    dumps, sha256, number_types = orjson.dumps, hashlib.sha256, (int, float)
+    with _no_cyclic_gc():
+        for obj in _objects(columns):
+            get = obj.get
+            payload = get("payload")
+            version, channel, event, stamp = (
+                get("schema_version"),
+                get("channel"),
+                get("event"),
+                get("timestamp"),
+            )
+            if not (
+                len(obj) == 5
+                and type(payload) is dict
+                and type(version) is str
+                and type(channel) is str
+                and type(event) is str
+                and type(stamp) is str
+            ):
+                mapped = {key: obj[key] for key in ENVELOPE_KEYS if key in obj}
+                types = tuple(json_type(get(key, _ABSENT)) for key in ENVELOPE_KEYS)
+                columns.mapped(mapped, (*types, None, None, None))
+                continue
+            # The regular shape: serialise once; the payload text is cut from the record's.
+            canonical = dumps(obj, option=_SORTED)
+            start = canonical.index(_PAYLOAD_KEY) + _PAYLOAD_OFFSET
+            payloads(canonical[start : canonical.rindex(_AFTER_PAYLOAD)])
+            identities(sha256(canonical).hexdigest())
+            schema_versions(version)
+            channels(channel)
+            events(event)
+            stamps(stamp)
+            latency = payload.get("latency_ms", _ABSENT)
+            kind = type(latency)
+            if kind in number_types:
+                latency_types(_NUMBER)
+                latencies(float(latency))
+            else:
+                latency_types(json_type(latency))
+                latencies(None)
+            users(key_text(payload.get("user_id")))
+            sessions(key_text(payload.get("session_id")))
+            features(key_text(payload.get("feature_id")))
+            services(key_text(payload.get("service")))
+    return columns
+
+
+def decode_metrics(lines: FileLines) -> Columns:
+    """Format C: metric samples; payload = tags + {service, value} (+ latency_ms for latency)."""
+    columns = Columns(
+        FileFormat.METRICS,
+        lines,
+        (_STRING, _STRING, _STRING, _STRING, _OBJECT, _STRING, _NUMBER, _ABSENT_TAG),
+    )
+    with _no_cyclic_gc():
+        for obj in _objects(columns):
+            get = obj.get
+            metric_type = get("metric_type", _ABSENT)
+            service = get("service", _ABSENT)
+            value = get("value", _ABSENT)
+            tags = get("tags", _ABSENT)
+            payload = dict(tags) if type(tags) is dict else {}
+            payload["service"] = None if service is _ABSENT else service
+            payload["value"] = None if value is _ABSENT else value
+            if metric_type == "latency":
+                payload["latency_ms"] = payload["value"]
+            mapped = {
+                "schema_version": V1,
+                "channel": "metric",
+                "event": None if metric_type is _ABSENT else metric_type,
+                "timestamp": get("timestamp"),
+                "payload": payload,
+            }
+            types = (
+                _STRING,
+                _STRING,
+                json_type(metric_type),
+                json_type(get("timestamp", _ABSENT)),
+                _OBJECT,
+                json_type(service),
+                json_type(value),
+                json_type(tags),
+            )
+            columns.mapped(mapped, types)
+    return columns
 
 
 def _csv_cells(text: str) -> list[str]:
@@ -208,33 +297,33 @@ def _csv_number(cell: str) -> int | float | None:
     return float(cell) if "." in cell else int(cell)
 
 
-def decode_product_analytics(lines: FileLines) -> list[Row]:
+def decode_product_analytics(lines: FileLines) -> Columns:
     """Format B: CSV rows matched to the header by column name (the header is not a record)."""
-    fmt = FileFormat.PRODUCT_ANALYTICS.value
-    rows: list[Row] = []
-    header_text = (lines.header or b"").decode("utf-8", "replace")
-    header = [name.strip() for name in _csv_cells(header_text)]
+    columns = Columns(
+        FileFormat.PRODUCT_ANALYTICS, lines, (_STRING,) * 4 + (_OBJECT, None, None, None)
+    )
+    header = [name.strip() for name in _csv_cells((lines.header or b"").decode("utf-8", "replace"))]
     last = lines.unterminated_line
     for number, line in zip(lines.numbers, lines.lines, strict=True):
-        failure = Reason.TRUNCATED_LINE if number == last else None
+        truncated = number == last
         try:
             cells = _csv_cells(line.decode("utf-8"))
         except UnicodeDecodeError as error:
-            rows.append(_failed_row(number, fmt, failure or Reason.INVALID_JSON, str(error), line))
+            columns.failed(Reason.TRUNCATED_LINE if truncated else Reason.INVALID_JSON, str(error))
             continue
         except csv.Error as error:
-            detail = f"malformed CSV quoting: {error}"
-            rows.append(_failed_row(number, fmt, failure or Reason.BAD_COLUMN_COUNT, detail, line))
+            reason = Reason.TRUNCATED_LINE if truncated else Reason.BAD_COLUMN_COUNT
+            columns.failed(reason, f"malformed CSV quoting: {error}")
             continue
         if len(cells) != len(header):
-            detail = f"{len(cells)} fields, the header has {len(header)}"
-            rows.append(_failed_row(number, fmt, failure or Reason.BAD_COLUMN_COUNT, detail, line))
+            reason = Reason.TRUNCATED_LINE if truncated else Reason.BAD_COLUMN_COUNT
+            columns.failed(reason, f"{len(cells)} fields, the header has {len(header)}")
             continue
-        rows.append(_product_row(number, fmt, line, dict(zip(header, cells, strict=True))))
-    return rows
+        _product_row(columns, dict(zip(header, cells, strict=True)))
+    return columns
 
 
-def _product_row(number: int, fmt: str, raw: bytes, record: dict[str, str]) -> Row:
+def _product_row(columns: Columns, record: dict[str, str]) -> None:
     timestamp = record.get("timestamp", "")
     payload: dict[str, Any] = {}
     for column, cell in record.items():
@@ -253,28 +342,15 @@ def _product_row(number: int, fmt: str, raw: bytes, record: dict[str, str]) -> R
         "payload": payload,
     }
     types = (_STRING, _STRING, _STRING, _STRING if timestamp else _ABSENT_TAG, _OBJECT)
-    return _mapped_row(number, fmt, raw, mapped, (*types, None, None, None))
+    columns.mapped(mapped, (*types, None, None, None))
 
 
-DECODERS: dict[FileFormat, Callable[[FileLines], list[Row]]] = {
+DECODERS: dict[FileFormat, Callable[[FileLines], Columns]] = {
     FileFormat.EVENTS: decode_events,
     FileFormat.PRODUCT_ANALYTICS: decode_product_analytics,
     FileFormat.METRICS: decode_metrics,
 }
 
 
-def candidates_frame(rows: list[Row]) -> pl.DataFrame:
-    """Rows (in `CANDIDATE_COLUMNS` order) as a typed frame."""
-    if not rows:
-        return CANDIDATE_SCHEMA.to_frame()
-    columns = zip(*rows, strict=True)
-    return pl.DataFrame(
-        [
-            pl.Series(name, values, dtype=dtype)
-            for (name, dtype), values in zip(CANDIDATE_SCHEMA.items(), columns, strict=True)
-        ]
-    )
-
-
 def decode(fmt: FileFormat, lines: FileLines) -> pl.DataFrame:
-    return candidates_frame(DECODERS[fmt](lines))
+    return DECODERS[fmt](lines).frame()

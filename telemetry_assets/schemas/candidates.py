@@ -59,4 +59,3 @@ CANDIDATE_SCHEMA = pl.Schema(
         "event_id": pl.String,
     }
 )
-CANDIDATE_COLUMNS: tuple[str, ...] = tuple(CANDIDATE_SCHEMA.names())

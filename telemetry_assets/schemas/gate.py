@@ -20,10 +20,8 @@ ROW = "_row"
 
 def derive(candidates: pl.DataFrame) -> pl.DataFrame:
     """Add what the rules read besides the record itself: UTC time and event day."""
-    ts_us = timestamps.utc_microseconds(pl.col("timestamp"))
-    return candidates.with_columns(ts_us=ts_us).with_columns(
-        event_day=timestamps.utc_day(pl.col("ts_us"))
-    )
+    with_us = timestamps.with_utc_microseconds(candidates, "timestamp", "ts_us")
+    return with_us.with_columns(event_day=timestamps.utc_day(pl.col("ts_us")))
 
 
 def _failures(schema: pa.DataFrameSchema, frame: pl.DataFrame) -> pl.DataFrame:

@@ -40,36 +40,67 @@ def _days_in_month(year: pl.Expr, month: pl.Expr) -> pl.Expr:
     )
 
 
-def utc_microseconds(timestamp: pl.Expr) -> pl.Expr:
-    """UTC epoch microseconds, or null where the text is not a real contract timestamp."""
-    parts = timestamp.str.extract_groups(TIMESTAMP_PATTERN)
+def with_utc_microseconds(frame: pl.DataFrame, column: str, out: str) -> pl.DataFrame:
+    """Add `out`: UTC epoch microseconds of `column`, or null where it is not a real timestamp.
 
-    def num(index: int) -> pl.Expr:
-        return parts.struct.field(str(index)).cast(pl.Int64)
+    One anchored regex decides the shape; the fields then sit at fixed offsets and are cut out
+    with string slices, in stages so that no intermediate is computed twice.
+    """
+    text = pl.col(column)
 
-    year, month, day, hour, minute, second = (num(i) for i in range(1, 7))
-    fraction = parts.struct.field("7").fill_null("0").str.pad_end(6, "0").str.slice(0, 6)
-    zone = parts.struct.field("8").fill_null("Z")
-    offset_hours = zone.str.slice(1, 2).cast(pl.Int64, strict=False).fill_null(0)
-    offset_minutes = zone.str.slice(4, 2).cast(pl.Int64, strict=False).fill_null(0)
-    offset_sign = pl.when(zone.str.starts_with("-")).then(-1).otherwise(1)
+    def number(expr: pl.Expr) -> pl.Expr:
+        return expr.cast(pl.Int64, strict=False)
+
+    rest = text.str.slice(19)  # [.fraction][Z|±HH:MM]
+    parts = frame.select(
+        _shaped=text.str.contains(TIMESTAMP_PATTERN).fill_null(False),
+        _y=number(text.str.slice(0, 4)),
+        _mo=number(text.str.slice(5, 2)),
+        _d=number(text.str.slice(8, 2)),
+        _seconds=number(text.str.slice(11, 2)) * 3600
+        + number(text.str.slice(14, 2)) * 60
+        + number(text.str.slice(17, 2)),
+        _h=number(text.str.slice(11, 2)),
+        _mi=number(text.str.slice(14, 2)),
+        _s=number(text.str.slice(17, 2)),
+        _offset=pl.when(rest.str.slice(-6, 1).is_in(["+", "-"])).then(rest.str.tail(6)),
+        _rest=rest,
+    )
+    zone_length = (
+        pl.when(pl.col("_offset").is_not_null())
+        .then(6)
+        .when(pl.col("_rest").str.ends_with("Z"))
+        .then(1)
+        .otherwise(0)
+    )
+    fraction = pl.col("_rest").str.head(pl.col("_rest").str.len_chars() - zone_length)
+    offset = pl.col("_offset")
+    offset_hours = number(offset.str.slice(1, 2)).fill_null(0)
+    offset_minutes = number(offset.str.slice(4, 2)).fill_null(0)
+    parts = parts.with_columns(
+        _us=number(fraction.str.strip_prefix(".").str.pad_end(6, "0").str.slice(0, 6)).fill_null(0),
+        _oh=offset_hours,
+        _om=offset_minutes,
+        _sign=pl.when(offset.str.starts_with("-")).then(-1).otherwise(1),
+    )
+    y, mo, d = pl.col("_y"), pl.col("_mo"), pl.col("_d")
     valid = (
-        year.is_between(1, 9999)
-        & month.is_between(1, 12)
-        & day.is_between(1, _days_in_month(year, month))
-        & hour.is_between(0, 23)
-        & minute.is_between(0, 59)
-        & second.is_between(0, 59)
-        & offset_hours.is_between(0, 23)
-        & offset_minutes.is_between(0, 59)
+        pl.col("_shaped")
+        & y.is_between(1, 9999)
+        & mo.is_between(1, 12)
+        & d.is_between(1, _days_in_month(y, mo))
+        & pl.col("_h").is_between(0, 23)
+        & pl.col("_mi").is_between(0, 59)
+        & pl.col("_s").is_between(0, 59)
+        & pl.col("_oh").is_between(0, 23)
+        & pl.col("_om").is_between(0, 59)
     )
     local_us = (
-        _days_from_civil(year, month, day) * US_PER_DAY
-        + (hour * 3600 + minute * 60 + second) * US_PER_SECOND
-        + fraction.cast(pl.Int64)
+        _days_from_civil(y, mo, d) * US_PER_DAY + pl.col("_seconds") * US_PER_SECOND + pl.col("_us")
     )
-    offset_us = offset_sign * (offset_hours * 3600 + offset_minutes * 60) * US_PER_SECOND
-    return pl.when(valid).then(local_us - offset_us)
+    offset_us = pl.col("_sign") * (pl.col("_oh") * 3600 + pl.col("_om") * 60) * US_PER_SECOND
+    micros = parts.select(pl.when(valid).then(local_us - offset_us).alias(out))
+    return frame.with_columns(micros.to_series())
 
 
 def utc_datetime(microseconds: pl.Expr) -> pl.Expr:
