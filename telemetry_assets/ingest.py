@@ -2,11 +2,18 @@
 
 Pure Polars: frames in, frames out. Attribution follows the contract: a valid record (and a
 removed duplicate) counts on its event day, a quarantined record on its file day.
+
+Deduplication needs every identity of a day at once, which would make memory grow with the
+day. Raw rows therefore carry a `bucket` (a 64th of the identity space, from the first byte of
+the event id) and are stored sorted by it, so a day is deduplicated one slice of buckets at a
+time, each slice read through Parquet row-group pruning and held alone in memory.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import polars as pl
@@ -14,6 +21,27 @@ import polars as pl
 from telemetry_assets.schemas.tables import EVENTS, INGEST_STATS, QUARANTINE
 
 VALID = pl.col("reason").is_null()
+BUCKETS = 64
+ROWS_PER_SLICE = 500_000
+
+
+def identity_bucket(event_id: pl.Expr) -> pl.Expr:
+    """Which 64th of the identity space an event id falls in (its first byte, divided by 4)."""
+    first_byte = event_id.str.slice(0, 2).str.to_integer(base=16, strict=False)
+    return (first_byte // (256 // BUCKETS)).cast(pl.UInt8)
+
+
+def identity_slices(rows: int) -> list[tuple[int, int]]:
+    """Contiguous bucket ranges of about ROWS_PER_SLICE rows each, covering all buckets."""
+    count = min(BUCKETS, max(1, math.ceil(rows / ROWS_PER_SLICE)))
+    edges = [round(i * BUCKETS / count) for i in range(count + 1)]
+    return [(edges[i], edges[i + 1] - 1) for i in range(count)]
+
+
+def _sliced(valid: pl.LazyFrame) -> Iterator[pl.LazyFrame]:
+    rows = valid.select(pl.len()).collect().item()
+    for low, high in identity_slices(rows):
+        yield valid.filter(pl.col("bucket").is_between(low, high))
 
 
 def valid_on_day(raw: pl.LazyFrame, day: dt.date) -> pl.LazyFrame:
@@ -33,9 +61,12 @@ def deduplicate(valid: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
-def events_for_day(raw_window: pl.LazyFrame, day: dt.date) -> pl.DataFrame:
-    """The `events` partition of one event day from the raw rows of days D-1 .. D+late."""
-    return EVENTS.conform(deduplicate(valid_on_day(raw_window, day)))
+def events_for_day(raw_window: pl.LazyFrame, day: dt.date) -> Iterator[pl.DataFrame]:
+    """The `events` partition of one event day from the raw rows of days D-1 .. D+late,
+    one identity slice at a time (identities never span slices, so each is deduplicated alone).
+    """
+    for part in _sliced(valid_on_day(raw_window, day)):
+        yield EVENTS.conform(deduplicate(part))
 
 
 def quarantine_rows(raw_day: pl.LazyFrame) -> pl.DataFrame:
@@ -61,13 +92,13 @@ class DayCounts:
 
 def count_day(raw_window: pl.LazyFrame, raw_day: pl.LazyFrame, day: dt.date) -> DayCounts:
     """Records attributed to a day, counted on the raw rows (the reader's side of the ledger)."""
-    valid = (
-        valid_on_day(raw_window, day)
-        .select(rows=pl.len(), distinct=pl.col("event_id").n_unique())
-        .collect()
-    )
+    rows = distinct = 0
+    for part in _sliced(valid_on_day(raw_window, day)):
+        counted = part.select(rows=pl.len(), distinct=pl.col("event_id").n_unique()).collect()
+        rows += counted["rows"].item()
+        distinct += counted["distinct"].item()
     quarantined = raw_day.filter(~VALID).select(pl.len()).collect().item()
-    return DayCounts(day, valid["rows"].item(), valid["distinct"].item(), quarantined)
+    return DayCounts(day, rows, distinct, quarantined)
 
 
 def ingest_stats_row(counts: DayCounts) -> pl.DataFrame:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import polars as pl
 
-from telemetry_assets import warehouse
+from telemetry_assets import ingest, warehouse
 from telemetry_assets.landing.files import Fingerprint, LandingFile
 from telemetry_assets.landing.formats import decode
 from telemetry_assets.landing.lines import read_lines
@@ -31,7 +31,8 @@ from telemetry_assets.schemas.gate import apply_gate
 from telemetry_assets.schemas.tables import RAW_EVENTS
 
 # Bump when reading or validation changes, so parts judged by older code are parsed again.
-PARSER_VERSION = "1"
+PARSER_VERSION = "2"
+RAW_ROW_GROUP = 16_384  # small groups, so a bucket slice skips most of a part
 PARALLEL_MIN_BYTES = 32 * 1024 * 1024
 BATCH_BYTES = 64 * 1024 * 1024
 _SLUG = re.compile(r"[^A-Za-z0-9._-]")
@@ -140,8 +141,9 @@ def raw_rows(gated: pl.DataFrame) -> pl.DataFrame:
     )
     event_fields = [c for c in RAW_EVENTS.columns if c not in _ALWAYS_KEPT]
     rejected = rejected.with_columns(pl.lit(None).alias(c) for c in event_fields)
+    accepted = accepted.with_columns(bucket=ingest.identity_bucket(pl.col("event_id")))
     both = pl.concat([RAW_EVENTS.conform(part) for part in (accepted, rejected)])
-    return both.sort("source_file", "source_line")
+    return both.sort("source_file", "bucket", "source_line", nulls_last=True)
 
 
 _ALWAYS_KEPT = frozenset(
@@ -207,7 +209,11 @@ def _write_part(root: Path, read: ReadFile, rows: pl.DataFrame, late_days: int) 
         return bool(newer)
 
     if not warehouse.write_parquet_atomic(
-        rows, part_path(root, file), metadata=metadata, keep_existing=superseded
+        rows,
+        part_path(root, file),
+        metadata=metadata,
+        keep_existing=superseded,
+        row_group_size=RAW_ROW_GROUP,
     ):
         return newer[0]
     return StagedFile(

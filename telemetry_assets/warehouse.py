@@ -13,11 +13,12 @@ import datetime as dt
 import fcntl
 import os
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import polars as pl
+import pyarrow.parquet as pq
 
 from telemetry_assets.schemas.tables import Table
 
@@ -80,15 +81,36 @@ def write_parquet_atomic(
     path: Path,
     metadata: dict[str, str] | None = None,
     keep_existing: Callable[[], bool] | None = None,
+    row_group_size: int | None = None,
 ) -> bool:
     """Replace `path` with the frame; False when `keep_existing` vetoed the write."""
     return _replace_atomic(
         path,
         lambda temporary: frame.write_parquet(
-            temporary, compression="zstd", statistics=True, metadata=metadata
+            temporary,
+            compression="zstd",
+            statistics=True,
+            metadata=metadata,
+            row_group_size=row_group_size,
         ),
         keep_existing,
     )
+
+
+def write_parquet_frames_atomic(frames: Iterable[pl.DataFrame], path: Path, table: Table) -> int:
+    """Replace `path` with frames written one after another (one in memory at a time)."""
+    schema = table.empty().to_arrow().schema
+    rows = 0
+
+    def write(temporary: Path) -> None:
+        nonlocal rows
+        with pq.ParquetWriter(temporary, schema, compression="zstd") as writer:
+            for frame in frames:
+                writer.write_table(frame.to_arrow().cast(schema))
+                rows += frame.height
+
+    _replace_atomic(path, write)
+    return rows
 
 
 def write_bytes_atomic(path: Path, data: bytes) -> Path:

@@ -160,13 +160,23 @@ def events(
 ) -> dg.MaterializeResult:
     """Valid, deduplicated events of the event day, gathered from file days D-1 .. D+late."""
     root = warehouse_store.root()
-    frames = {}
+    rows_by_day = {}
     for day in days_in_run(context):
-        frames[day] = ingest.events_for_day(
-            warehouse.scan_table(root, RAW_EVENTS, raw_window(day, ingest_policy.late_days)), day
+        raw = warehouse.scan_table(root, RAW_EVENTS, raw_window(day, ingest_policy.late_days))
+        path = warehouse.partition_dir(root, EVENTS.name, day) / warehouse.PART_NAME
+        rows_by_day[day.isoformat()] = warehouse.write_parquet_frames_atomic(
+            ingest.events_for_day(raw, day), path, EVENTS
         )
-        context.log.info(f"events {day}: {frames[day].height} rows")
-    return dg.MaterializeResult(metadata=write_days(EVENTS, root, frames))
+        context.log.info(f"events {day}: {rows_by_day[day.isoformat()]} rows")
+    last = warehouse.partition_dir(root, EVENTS.name, day) / warehouse.PART_NAME
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": sum(rows_by_day.values()),
+            "rows_by_day": dg.MetadataValue.json(rows_by_day),
+            "path": dg.MetadataValue.path(str(root / EVENTS.name)),
+            "preview": preview(pl.scan_parquet(last).head(PREVIEW_ROWS).collect()),
+        }
+    )
 
 
 @dg.asset(

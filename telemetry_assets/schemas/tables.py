@@ -111,6 +111,7 @@ RAW_EVENTS = Table(
             "detail": pl.String,
             "raw": pl.String,
             "event_day": pl.Date,
+            "bucket": pl.UInt8,  # slice of the identity space, see ingest.identity_bucket
             **{
                 name: dtype
                 for name, dtype in EVENTS.schema.items()
@@ -120,7 +121,8 @@ RAW_EVENTS = Table(
     ),
     key=("source_file", "source_line"),
     nullable=frozenset(
-        {"reason", "detail", "raw", "event_day", *EVENTS.columns} - {"source_file", "source_line"}
+        {"reason", "detail", "raw", "event_day", "bucket", *EVENTS.columns}
+        - {"source_file", "source_line"}
     ),
 )
 
