@@ -187,6 +187,10 @@ def bench_size(out: Path, events: int, runs: list[str]) -> tuple[list[Measuremen
             continue
         print(f"  running {name} ...", flush=True)
         results.append(measure(name, events, command, cli_env if "CLI" in name else env))
+        print(
+            f"    {results[-1].seconds:.1f} s, peak RSS {results[-1].peak_rss_mb:.0f} MB",
+            flush=True,
+        )
     answers = {}
     if "pipeline" in runs and "duckdb" in runs:
         answers = compare(work / "inprocess", work / "reference")
@@ -223,6 +227,7 @@ def main(argv: list[str] | None = None) -> int:
         "--runs", default="floor,duckdb,pipeline", help="which runs: floor, duckdb, pipeline"
     )
     args = parser.parse_args(argv)
+    args.out = args.out.resolve()  # DAGSTER_HOME must be absolute
     runs = args.runs.split(",")
     measurements, answers = [], {}
     for size in (int(s) for s in args.sizes.split(",")):
