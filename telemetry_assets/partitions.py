@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import dagster as dg
 
@@ -17,8 +18,17 @@ daily_partitions = dg.DailyPartitionsDefinition(
 )
 
 
-def day_key(day: dt.date) -> str:
-    return day.isoformat()
+SINGLE_RUN = dg.BackfillPolicy.single_run()
+
+
+def daily_asset(**kwargs: Any) -> Callable[..., dg.AssetsDefinition]:
+    """Every asset here is day-partitioned and builds a backfill range in one run."""
+    return dg.asset(partitions_def=daily_partitions, backfill_policy=SINGLE_RUN, **kwargs)
+
+
+def trailing_days(days: int) -> dg.TimeWindowPartitionMapping:
+    """Depend on the `days` partitions ending on the same day (windows such as MAU)."""
+    return dg.TimeWindowPartitionMapping(start_offset=1 - days, end_offset=0)
 
 
 def days_between(first: dt.date, last: dt.date) -> Iterator[dt.date]:

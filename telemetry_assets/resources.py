@@ -18,6 +18,16 @@ from telemetry_assets.landing.files import LandingScan, scan_landing
 from telemetry_assets.metrics import Threshold
 
 
+def writable_folder(text: str, setting: settings.Setting) -> Path:
+    """The folder, created if needed, or a run failure naming the setting to fix."""
+    root = settings.resolve_dir(text)
+    try:
+        warehouse.check_writable(root, setting.env)
+    except PermissionError as error:
+        raise dg.Failure(description=str(error)) from None
+    return root
+
+
 class LandingZone(dg.ConfigurableResource):
     """The folder (and its direct subfolders) where landing files arrive."""
 
@@ -53,12 +63,7 @@ class Warehouse(dg.ConfigurableResource):
 
     def root(self) -> Path:
         """The warehouse root, proven writable before any table is touched."""
-        root = settings.resolve_dir(self.warehouse_dir)
-        try:
-            warehouse.check_writable(root, settings.WAREHOUSE_DIR.env)
-        except PermissionError as error:
-            raise dg.Failure(description=str(error)) from None
-        return root
+        return writable_folder(self.warehouse_dir, settings.WAREHOUSE_DIR)
 
 
 class IngestPolicy(dg.ConfigurableResource):
@@ -126,9 +131,4 @@ class ReportsStore(dg.ConfigurableResource):
         return cls(reports_dir=settings.env_value(settings.REPORTS_DIR))
 
     def root(self) -> Path:
-        root = settings.resolve_dir(self.reports_dir)
-        try:
-            warehouse.check_writable(root, settings.REPORTS_DIR.env)
-        except PermissionError as error:
-            raise dg.Failure(description=str(error)) from None
-        return root
+        return writable_folder(self.reports_dir, settings.REPORTS_DIR)

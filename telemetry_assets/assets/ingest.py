@@ -12,7 +12,7 @@ import dagster as dg
 import polars as pl
 
 from telemetry_assets import ingest, settings, staging, warehouse
-from telemetry_assets.partitions import LATE_DAYS, START_DATE, daily_partitions, days_in_run
+from telemetry_assets.partitions import LATE_DAYS, START_DATE, daily_asset, days_in_run
 from telemetry_assets.resources import IngestPolicy, LandingZone, Warehouse
 from telemetry_assets.schemas.tables import (
     EVENTS,
@@ -22,7 +22,6 @@ from telemetry_assets.schemas.tables import (
     Table,
 )
 
-SINGLE_RUN = dg.BackfillPolicy.single_run()
 GROUP = "ingest"
 PREVIEW_ROWS = 10
 
@@ -69,9 +68,7 @@ def write_days(
     }
 
 
-@dg.asset(
-    partitions_def=daily_partitions,
-    backfill_policy=SINGLE_RUN,
+@daily_asset(
     group_name=GROUP,
     kinds={"polars", "parquet"},
 )
@@ -124,9 +121,7 @@ def raw_events(
     )
 
 
-@dg.asset(
-    partitions_def=daily_partitions,
-    backfill_policy=SINGLE_RUN,
+@daily_asset(
     group_name=GROUP,
     kinds={"polars", "parquet"},
     deps=[raw_events],
@@ -148,9 +143,7 @@ def quarantine(
     return dg.MaterializeResult(metadata=metadata)
 
 
-@dg.asset(
-    partitions_def=daily_partitions,
-    backfill_policy=SINGLE_RUN,
+@daily_asset(
     group_name=GROUP,
     kinds={"polars", "parquet"},
     deps=[dg.AssetDep(raw_events, partition_mapping=RAW_WINDOW_MAPPING)],
@@ -179,9 +172,7 @@ def events(
     )
 
 
-@dg.asset(
-    partitions_def=daily_partitions,
-    backfill_policy=SINGLE_RUN,
+@daily_asset(
     group_name=GROUP,
     kinds={"polars", "parquet"},
     deps=[dg.AssetDep(raw_events, partition_mapping=RAW_WINDOW_MAPPING), events, quarantine],

@@ -12,8 +12,8 @@ import dagster as dg
 import polars as pl
 
 from telemetry_assets import metrics, warehouse
-from telemetry_assets.assets.ingest import SINGLE_RUN, events, ingest_stats, write_days
-from telemetry_assets.partitions import daily_partitions, days_in_run
+from telemetry_assets.assets.ingest import events, ingest_stats, write_days
+from telemetry_assets.partitions import daily_asset, days_in_run, trailing_days
 from telemetry_assets.resources import AlertPolicy, Warehouse
 from telemetry_assets.schemas.tables import (
     ACTIVE_USERS,
@@ -37,10 +37,8 @@ def daily_metric(
 ) -> dg.AssetsDefinition:
     """An asset computing one metric table per day from that day's events."""
 
-    @dg.asset(
+    @daily_asset(
         name=table.name,
-        partitions_def=daily_partitions,
-        backfill_policy=SINGLE_RUN,
         group_name=GROUP,
         kinds={"polars", "parquet"},
         deps=[events, ingest_stats],
@@ -95,17 +93,13 @@ def first_event_day(root: Path) -> dt.date | None:
     return None
 
 
-@dg.asset(
-    partitions_def=daily_partitions,
-    backfill_policy=SINGLE_RUN,
+@daily_asset(
     group_name=GROUP,
     kinds={"polars", "parquet"},
     deps=[
         dg.AssetDep(
             daily_users,
-            partition_mapping=dg.TimeWindowPartitionMapping(
-                start_offset=1 - USER_WINDOW_DAYS, end_offset=0
-            ),
+            partition_mapping=trailing_days(USER_WINDOW_DAYS),
         ),
         ingest_stats,
     ],
@@ -130,9 +124,7 @@ def active_users(
     return dg.MaterializeResult(metadata=metadata)
 
 
-@dg.asset(
-    partitions_def=daily_partitions,
-    backfill_policy=SINGLE_RUN,
+@daily_asset(
     group_name=GROUP,
     kinds={"polars", "parquet"},
     deps=[service_health],

@@ -13,8 +13,8 @@ import polars as pl
 
 from telemetry_assets import warehouse
 from telemetry_assets.assets import metrics as metric_assets
-from telemetry_assets.assets.ingest import SINGLE_RUN, ingest_stats, quarantine
-from telemetry_assets.partitions import daily_partitions, days_in_run
+from telemetry_assets.assets.ingest import ingest_stats, quarantine
+from telemetry_assets.partitions import daily_asset, days_in_run, trailing_days
 from telemetry_assets.reporting import content, images
 from telemetry_assets.resources import ReportsStore, Warehouse
 from telemetry_assets.schemas.tables import (
@@ -71,9 +71,7 @@ def load_tables(root: Path, days: list[dt.date]) -> content.Tables:
     )
 
 
-@dg.asset(
-    partitions_def=daily_partitions,
-    backfill_policy=SINGLE_RUN,
+@daily_asset(
     group_name=GROUP,
     kinds={"plotly", "html"},
     deps=REPORT_INPUTS,
@@ -120,17 +118,13 @@ def days_with_data(root: Path, last: dt.date, limit: int) -> list[dt.date]:
     return found["date"].tail(limit).to_list()
 
 
-@dg.asset(
-    partitions_def=daily_partitions,
-    backfill_policy=SINGLE_RUN,
+@daily_asset(
     group_name=GROUP,
     kinds={"plotly", "html"},
     deps=[
         dg.AssetDep(
             asset,
-            partition_mapping=dg.TimeWindowPartitionMapping(
-                start_offset=1 - DASHBOARD_DAYS, end_offset=0
-            ),
+            partition_mapping=trailing_days(DASHBOARD_DAYS),
         )
         for asset in REPORT_INPUTS
     ],
