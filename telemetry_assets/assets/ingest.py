@@ -5,7 +5,6 @@ single-run backfill range, writes its own Parquet and reports what it did in met
 """
 
 import datetime as dt
-import html
 from pathlib import Path
 
 import dagster as dg
@@ -13,6 +12,7 @@ import polars as pl
 
 from telemetry_assets import ingest, settings, staging, warehouse
 from telemetry_assets.partitions import LATE_DAYS, START_DATE, daily_asset, days_in_run
+from telemetry_assets.reporting import escape
 from telemetry_assets.resources import IngestPolicy, LandingZone, Warehouse
 from telemetry_assets.schemas.tables import (
     EVENTS,
@@ -36,15 +36,14 @@ RAW_WINDOW_MAPPING = dg.TimeWindowPartitionMapping(
 )
 
 
-def preview(frame: pl.DataFrame, columns: list[str] | None = None) -> dg.MetadataValue:
-    head = frame.select(columns or frame.columns).head(PREVIEW_ROWS)
-    return dg.MetadataValue.md(_markdown(head))
+def preview(frame: pl.DataFrame) -> dg.MetadataValue:
+    """The first rows as a Markdown table for the Dagster UI (data text escaped)."""
+    return dg.MetadataValue.md(_markdown(frame.head(PREVIEW_ROWS)))
 
 
 def _markdown(frame: pl.DataFrame) -> str:
     def cell(value: object) -> str:
-        text = html.escape("" if value is None else str(value))
-        return text.replace("|", "\\|").replace("\n", " ")[:120]
+        return escape.text(value).replace("|", "\\|").replace("\n", " ")[:120]
 
     header = "| " + " | ".join(frame.columns) + " |"
     rule = "| " + " | ".join("---" for _ in frame.columns) + " |"
