@@ -58,3 +58,25 @@ def test_symlink_outside_landing_is_skipped_and_reported(tmp_path):
         "events-2025-03-01T02.jsonl",
     ]
     assert "outside" in scan.skipped["events-2025-03-01T01.jsonl"]
+
+
+def test_landing_names_cannot_lead_parts_out_of_the_warehouse(tmp_path):
+    from telemetry_assets.staging import part_path
+
+    landing = tmp_path / "landing"
+    (landing / "..sub").mkdir(parents=True)
+    for name in ("events-2025-03-01T10-..-..-etc.jsonl", "..sub/events-2025-03-01T11 $(x).jsonl"):
+        (landing / name).write_text("{}\n")
+    warehouse = tmp_path / "warehouse"
+    for file in scan_landing(landing).files:
+        path = part_path(warehouse, file).resolve()
+        assert path.parent == (warehouse / "raw_events" / "date=2025-03-01").resolve()
+        assert "/" not in path.name and " " not in path.name
+
+
+def test_web_ui_binds_to_loopback():
+    from pathlib import Path
+
+    makefile = (Path(__file__).resolve().parents[1] / "Makefile").read_text()
+    (dev_line,) = [line for line in makefile.splitlines() if "dagster dev" in line]
+    assert "-h 127.0.0.1" in dev_line
