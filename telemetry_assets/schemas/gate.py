@@ -75,9 +75,11 @@ def apply_gate(candidates: pl.DataFrame, late_days: int) -> pl.DataFrame:
         .group_by(ROW)
         .agg(pl.col("reason").first())
     )
+    # Details are text built per rule: compute them for the rejected rows only.
+    rejected = frame.join(first, on=ROW, how="inner").select(ROW, detail=_detail(all_rules))
     return (
         frame.join(first, on=ROW, how="left")
+        .join(rejected, on=ROW, how="left")
         .sort(ROW)
-        .with_columns(detail=_detail(all_rules))
         .drop(ROW)
     )
