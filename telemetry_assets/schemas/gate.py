@@ -78,8 +78,5 @@ def apply_gate(candidates: pl.DataFrame, late_days: int) -> pl.DataFrame:
     # Details are text built per rule: compute them for the rejected rows only.
     rejected = frame.join(first, on=ROW, how="inner").select(ROW, detail=_detail(all_rules))
     return (
-        frame.join(first, on=ROW, how="left")
-        .join(rejected, on=ROW, how="left")
-        .sort(ROW)
-        .drop(ROW)
+        frame.join(first, on=ROW, how="left").join(rejected, on=ROW, how="left").sort(ROW).drop(ROW)
     )
