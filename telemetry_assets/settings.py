@@ -43,16 +43,6 @@ ALERT_RULES = Setting(
     "JSON file of alert thresholds for service_health",
 )
 
-ALL_SETTINGS = (
-    LANDING_DIR,
-    WAREHOUSE_DIR,
-    REPORTS_DIR,
-    START_DATE,
-    LATE_DAYS,
-    MAX_MALFORMED_RATIO,
-    ALERT_RULES,
-)
-
 
 def env_value(setting: Setting) -> str:
     value = os.environ.get(setting.env, "").strip()

@@ -47,10 +47,6 @@ class StagedFile:
     read_error: str | None
     reused: bool
 
-    @property
-    def quarantined(self) -> int:
-        return sum(self.quarantined_by_reason.values())
-
 
 @dataclass
 class StagingReport:
