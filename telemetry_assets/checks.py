@@ -8,7 +8,6 @@
 
 import datetime as dt
 import itertools
-from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,7 +15,7 @@ import dagster as dg
 import pandera.polars as pa
 import polars as pl
 
-from telemetry_assets import staging, warehouse
+from telemetry_assets import ingest, staging, warehouse
 from telemetry_assets.assets import metrics as metric_assets
 from telemetry_assets.assets.ingest import events, ingest_stats, quarantine
 from telemetry_assets.partitions import daily_partitions, days_in_run
@@ -111,7 +110,6 @@ def malformed_ratio(
     )
     rejected = warehouse.scan_table(root, QUARANTINE, days).collect()
     over = stats.filter(pl.col("ratio") > ingest_policy.max_malformed_ratio)
-    by_reason = Counter(rejected.get_column("reason").to_list())
     examples = rejected.head(EXAMPLES).select(
         pl.format(
             "{}:{} {} {}", "source_file", "source_line", "reason", pl.col("raw").str.slice(0, 200)
@@ -126,7 +124,9 @@ def malformed_ratio(
             "days_over_threshold": dg.MetadataValue.json(
                 {row["date"].isoformat(): row["ratio"] for row in over.iter_rows(named=True)}
             ),
-            "quarantined_by_reason": dg.MetadataValue.json(dict(by_reason.most_common())),
+            "quarantined_by_reason": dg.MetadataValue.json(
+                ingest.count_reasons(rejected["reason"])
+            ),
             "examples": dg.MetadataValue.json(examples.to_series().to_list()),
         },
     )

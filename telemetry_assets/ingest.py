@@ -69,6 +69,12 @@ def events_for_day(raw_window: pl.LazyFrame, day: dt.date) -> Iterator[pl.DataFr
         yield EVENTS.conform(deduplicate(part))
 
 
+def count_reasons(reasons: pl.Series) -> dict[str, int]:
+    """Quarantined records per reason code, most frequent first (nulls are valid rows)."""
+    counted = reasons.drop_nulls().value_counts(sort=True)
+    return dict(zip(*counted.to_dict(as_series=False).values(), strict=True))
+
+
 def quarantine_rows(raw_day: pl.LazyFrame) -> pl.DataFrame:
     """The `quarantine` partition of one file day from that day's raw rows."""
     return QUARANTINE.conform(raw_day.filter(~VALID).sort("source_file", "source_line"))

@@ -189,8 +189,7 @@ def _write_part(root: Path, read: ReadFile, rows: pl.DataFrame, late_days: int) 
         raise AssertionError(
             f"{file.rel_path}: {read.records_read} records read, {rows.height} rows"
         )
-    by_reason = rows.get_column("reason").drop_nulls().value_counts(sort=True)
-    quarantined = dict(zip(*by_reason.to_dict(as_series=False).values(), strict=True))
+    quarantined = ingest.count_reasons(rows.get_column("reason"))
     metadata = {
         **_version_token(file, late_days),
         "records_read": str(read.records_read),

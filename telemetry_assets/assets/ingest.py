@@ -135,10 +135,8 @@ def quarantine(
         for day in days_in_run(context)
     }
     metadata = write_days(QUARANTINE, root, frames)
-    by_reason = pl.concat(list(frames.values())).get_column("reason").value_counts(sort=True)
-    metadata["quarantined_by_reason"] = dg.MetadataValue.json(
-        dict(zip(*by_reason.to_dict(as_series=False).values(), strict=True))
-    )
+    rejected = pl.concat(list(frames.values())).get_column("reason")
+    metadata["quarantined_by_reason"] = dg.MetadataValue.json(ingest.count_reasons(rejected))
     return dg.MaterializeResult(metadata=metadata)
 
 
