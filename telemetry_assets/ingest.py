@@ -3,17 +3,15 @@
 Pure Polars: frames in, frames out. Attribution follows the contract: a valid record (and a
 removed duplicate) counts on its event day, a quarantined record on its file day.
 
-Deduplication needs every identity of a day at once, which would make memory grow with the
-day. Raw rows therefore carry a `bucket` (a 64th of the identity space, from the first byte of
-the event id) and are stored sorted by it, so a day is deduplicated one slice of buckets at a
-time, each slice read through Parquet row-group pruning and held alone in memory.
+Deduplication must not hold a day of event ids in memory. Raw rows therefore carry `id60`,
+the first 60 bits of the event id as an integer: ids that share it are found from that one
+small column, only those rows are compared by their full id, and the copies that lose are
+left out while the day is streamed from the raw parts into `events`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import math
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import polars as pl
@@ -21,52 +19,43 @@ import polars as pl
 from telemetry_assets.schemas.tables import EVENTS, INGEST_STATS, QUARANTINE
 
 VALID = pl.col("reason").is_null()
-BUCKETS = 64
-ROWS_PER_SLICE = 500_000
+POSITION = ["source_file", "source_line"]
 
 
-def identity_bucket(event_id: pl.Expr) -> pl.Expr:
-    """Which 64th of the identity space an event id falls in (its first byte, divided by 4)."""
-    first_byte = event_id.str.slice(0, 2).str.to_integer(base=16, strict=False)
-    return (first_byte // (256 // BUCKETS)).cast(pl.UInt8)
-
-
-def identity_slices(rows: int) -> list[tuple[int, int]]:
-    """Contiguous bucket ranges of about ROWS_PER_SLICE rows each, covering all buckets."""
-    count = min(BUCKETS, max(1, math.ceil(rows / ROWS_PER_SLICE)))
-    edges = [round(i * BUCKETS / count) for i in range(count + 1)]
-    return [(edges[i], edges[i + 1] - 1) for i in range(count)]
-
-
-def _sliced(valid: pl.LazyFrame) -> Iterator[pl.LazyFrame]:
-    rows = valid.select(pl.len()).collect().item()
-    for low, high in identity_slices(rows):
-        yield valid.filter(pl.col("bucket").is_between(low, high))
+def identity_prefix(event_id: pl.Expr) -> pl.Expr:
+    """The first 60 bits of a hex event id (fits a signed 64-bit integer)."""
+    return event_id.str.slice(0, 15).str.to_integer(base=16, strict=False)
 
 
 def valid_on_day(raw: pl.LazyFrame, day: dt.date) -> pl.LazyFrame:
     return raw.filter(VALID & (pl.col("event_day") == day))
 
 
-def deduplicate(valid: pl.LazyFrame) -> pl.LazyFrame:
-    """One row per event identity: the copy with the smallest (source_file, source_line).
+def duplicate_copies(valid: pl.LazyFrame) -> pl.DataFrame:
+    """Positions of the copies that deduplication drops: of the valid rows sharing an event
+    id, all but the one with the smallest (source_file, source_line).
 
     Choosing by source position, not by arrival, makes the result independent of the order
-    files were read in.
+    files were read in. Only rows whose 60-bit prefix repeats are read in full.
     """
+    repeated = valid.select("id60").filter(pl.col("id60").is_duplicated()).unique()
+    suspects = valid.join(repeated, on="id60", how="semi").select("event_id", *POSITION)
     return (
-        valid.sort("event_id", "source_file", "source_line")
-        .unique(subset="event_id", keep="first", maintain_order=True)
-        .sort("timestamp", "event_id")
+        suspects.sort("event_id", *POSITION)
+        .filter(~pl.col("event_id").is_first_distinct())
+        .select(POSITION)
+        .collect()
     )
 
 
-def events_for_day(raw_window: pl.LazyFrame, day: dt.date) -> Iterator[pl.DataFrame]:
-    """The `events` partition of one event day from the raw rows of days D-1 .. D+late,
-    one identity slice at a time (identities never span slices, so each is deduplicated alone).
-    """
-    for part in _sliced(valid_on_day(raw_window, day)):
-        yield EVENTS.conform(deduplicate(part))
+def events_for_day(raw_window: pl.LazyFrame, day: dt.date) -> pl.LazyFrame:
+    """The `events` partition of one event day from the raw rows of days D-1 .. D+late:
+    valid rows of that day without their duplicate copies, in raw-part order, to be streamed."""
+    valid = valid_on_day(raw_window, day)
+    kept = valid.join(
+        duplicate_copies(valid).lazy(), on=POSITION, how="anti", maintain_order="left"
+    )
+    return kept.select(pl.col(c).cast(t) for c, t in EVENTS.schema.items())
 
 
 def count_reasons(reasons: pl.Series) -> dict[str, int]:
@@ -98,13 +87,11 @@ class DayCounts:
 
 def count_day(raw_window: pl.LazyFrame, raw_day: pl.LazyFrame, day: dt.date) -> DayCounts:
     """Records attributed to a day, counted on the raw rows (the reader's side of the ledger)."""
-    rows = distinct = 0
-    for part in _sliced(valid_on_day(raw_window, day)):
-        counted = part.select(rows=pl.len(), distinct=pl.col("event_id").n_unique()).collect()
-        rows += counted["rows"].item()
-        distinct += counted["distinct"].item()
+    valid = valid_on_day(raw_window, day)
+    rows = valid.select(pl.len()).collect().item()
+    duplicates = duplicate_copies(valid).height
     quarantined = raw_day.filter(~VALID).select(pl.len()).collect().item()
-    return DayCounts(day, rows, distinct, quarantined)
+    return DayCounts(day, rows, rows - duplicates, quarantined)
 
 
 def ingest_stats_row(counts: DayCounts) -> pl.DataFrame:

@@ -31,8 +31,8 @@ from telemetry_assets.schemas.gate import apply_gate
 from telemetry_assets.schemas.tables import RAW_EVENTS
 
 # Bump when reading or validation changes, so parts judged by older code are parsed again.
-PARSER_VERSION = "2"
-RAW_ROW_GROUP = 16_384  # small groups, so a bucket slice skips most of a part
+PARSER_VERSION = "3"
+RAW_ROW_GROUP = 131_072
 PARALLEL_MIN_BYTES = 32 * 1024 * 1024
 BATCH_BYTES = 64 * 1024 * 1024
 _SLUG = re.compile(r"[^A-Za-z0-9._-]")
@@ -137,9 +137,9 @@ def raw_rows(gated: pl.DataFrame) -> pl.DataFrame:
     )
     event_fields = [c for c in RAW_EVENTS.columns if c not in _ALWAYS_KEPT]
     rejected = rejected.with_columns(pl.lit(None).alias(c) for c in event_fields)
-    accepted = accepted.with_columns(bucket=ingest.identity_bucket(pl.col("event_id")))
+    accepted = accepted.with_columns(id60=ingest.identity_prefix(pl.col("event_id")))
     both = pl.concat([RAW_EVENTS.conform(part) for part in (accepted, rejected)])
-    return both.sort("source_file", "bucket", "source_line", nulls_last=True)
+    return both.sort(ingest.POSITION)
 
 
 _ALWAYS_KEPT = frozenset(

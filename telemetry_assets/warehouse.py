@@ -13,12 +13,11 @@ import datetime as dt
 import fcntl
 import os
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import polars as pl
-import pyarrow.parquet as pq
 
 from telemetry_assets.schemas.tables import Table
 
@@ -97,20 +96,20 @@ def write_parquet_atomic(
     )
 
 
-def write_parquet_frames_atomic(frames: Iterable[pl.DataFrame], path: Path, table: Table) -> int:
-    """Replace `path` with frames written one after another (one in memory at a time)."""
-    schema = table.empty().to_arrow().schema
-    rows = 0
+def sink_parquet_atomic(query: pl.LazyFrame, path: Path, row_group_size: int) -> int:
+    """Replace `path` with the query's rows, streamed (never the whole result in memory)."""
 
     def write(temporary: Path) -> None:
-        nonlocal rows
-        with pq.ParquetWriter(temporary, schema, compression="zstd") as writer:
-            for frame in frames:
-                writer.write_table(frame.to_arrow().cast(schema))
-                rows += frame.height
+        query.sink_parquet(
+            temporary,
+            compression="zstd",
+            compression_level=1,
+            statistics=True,
+            row_group_size=row_group_size,
+        )
 
     _replace_atomic(path, write)
-    return rows
+    return pl.scan_parquet(path).select(pl.len()).collect().item()
 
 
 def write_bytes_atomic(path: Path, data: bytes) -> Path:

@@ -1,26 +1,19 @@
-"""Deduplication one identity slice at a time equals deduplicating the whole day at once."""
+"""Deduplication by 60-bit prefix, then full id, equals deduplicating the whole day at once."""
 
 import datetime as dt
 
 import polars as pl
-import pytest
 
 from telemetry_assets import ingest
 from telemetry_assets.landing.files import FileFormat
 from telemetry_assets.landing.formats import decode
 from telemetry_assets.landing.lines import split_lines
 from telemetry_assets.schemas.gate import apply_gate
+from telemetry_assets.schemas.tables import EVENTS
 from telemetry_assets.staging import raw_rows
 from telemetry_assets_tests.factories import jsonl, v1_record
 
 DAY = dt.date(2025, 3, 1)
-
-
-@pytest.mark.parametrize("rows", [0, 1, 499_999, 500_001, 10**7, 10**9])
-def test_slices_cover_every_bucket_once(rows):
-    slices = ingest.identity_slices(rows)
-    covered = [b for low, high in slices for b in range(low, high + 1)]
-    assert covered == list(range(ingest.BUCKETS))
 
 
 def raw_day(copies: int = 3) -> pl.LazyFrame:
@@ -32,15 +25,37 @@ def raw_day(copies: int = 3) -> pl.LazyFrame:
     return raw_rows(apply_gate(candidates, late_days=2)).lazy()
 
 
-def test_sliced_deduplication_equals_whole_day(monkeypatch):
+def naive_dedup(raw: pl.LazyFrame) -> pl.DataFrame:
+    """Every valid row of the day in memory, sorted by identity then position, first kept."""
+    valid = raw.filter(pl.col("reason").is_null() & (pl.col("event_day") == DAY)).collect()
+    return valid.sort("event_id", "source_file", "source_line").unique("event_id", keep="first")
+
+
+def test_deduplication_equals_naive_whole_day():
     raw = raw_day()
-    monkeypatch.setattr(ingest, "ROWS_PER_SLICE", 10**9)
-    (whole,) = list(ingest.events_for_day(raw, DAY))
-    monkeypatch.setattr(ingest, "ROWS_PER_SLICE", 100)
-    parts = list(ingest.events_for_day(raw, DAY))
-    assert len(parts) == 18  # 1800 rows / 100, one slice per 100 rows
-    sliced = pl.concat(parts)
-    assert whole.height == sliced.height == 600
-    assert whole.sort("event_id").equals(sliced.sort("event_id"))
+    events = ingest.events_for_day(raw, DAY).collect()
+    assert events.columns == EVENTS.columns
+    assert events.height == 600
+    expected = naive_dedup(raw).select(EVENTS.columns)
+    assert events.sort("event_id").equals(expected.sort("event_id"))
     counts = ingest.count_day(raw, raw, DAY)
     assert (counts.valid_read, counts.distinct, counts.duplicates_removed) == (1800, 600, 1200)
+
+
+def test_ids_sharing_the_60_bit_prefix_are_compared_in_full():
+    prefix = "a" * 15
+    rows = pl.DataFrame(
+        {
+            "event_id": [prefix + "0" * 49, prefix + "1" * 49, prefix + "0" * 49, "b" * 64],
+            "source_file": ["f2", "f1", "f1", "f1"],
+            "source_line": [1, 2, 3, 4],
+        }
+    ).with_columns(
+        id60=ingest.identity_prefix(pl.col("event_id")),
+        reason=pl.lit(None, dtype=pl.String),
+        event_day=pl.lit(DAY),
+    )
+    assert rows["id60"].n_unique() == 2
+    dropped = ingest.duplicate_copies(rows.lazy())
+    # the two "...000" copies: the one at (f1, 3) precedes (f2, 1), so (f2, 1) is dropped
+    assert dropped.rows() == [("f2", 1)]

@@ -2,15 +2,17 @@
 exactly one verdict, and the counts are conserved."""
 
 import datetime as dt
+import hashlib
 import io
 import json
 
+import orjson
 import polars as pl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from telemetry_assets.landing.files import FileFormat
-from telemetry_assets.landing.formats import decode
+from telemetry_assets.landing.formats import canonical_json, decode
 from telemetry_assets.landing.lines import split_lines
 from telemetry_assets.schemas.gate import apply_gate
 from telemetry_assets.schemas.reasons import REASON_ORDER
@@ -95,3 +97,33 @@ def test_every_record_gets_exactly_one_verdict(records, terminated, fmt):
 def test_huge_and_binary_lines_never_crash(blobs):
     gated, read = judge(FileFormat.EVENTS, b"\n".join(blobs))
     assert gated.height == read
+
+
+regular_records = st.fixed_dictionaries(
+    {
+        "schema_version": st.text(max_size=5),
+        "channel": st.text(max_size=5),
+        "event": st.text(max_size=5),
+        "timestamp": st.text(max_size=5),
+        "payload": st.dictionaries(
+            st.text(max_size=6),
+            json_values | st.floats(min_value=1e15, max_value=1e300) | st.integers(),
+            max_size=6,
+        ),
+    }
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(regular_records, min_size=1, max_size=20), st.booleans())
+def test_batch_encoding_equals_the_canonical_definition(records, ascii_only):
+    """The fast path's event ids and payload texts are exactly `canonical_json`'s."""
+    lines = [json.dumps(r, ensure_ascii=ascii_only).encode() for r in records]
+    frame = decode(FileFormat.EVENTS, split_lines(b"\n".join(lines)))
+    parsed = [orjson.loads(line) for line in lines]
+    assert frame.get_column("event_id").to_list() == [
+        hashlib.sha256(canonical_json(record)).hexdigest() for record in parsed
+    ]
+    assert frame.get_column("payload").to_list() == [
+        canonical_json(record["payload"]).decode() for record in parsed
+    ]

@@ -23,6 +23,7 @@ from telemetry_assets.schemas.tables import (
 )
 
 GROUP = "ingest"
+EVENTS_ROW_GROUP = 131_072
 PREVIEW_ROWS = 10
 
 
@@ -154,8 +155,8 @@ def events(
     for day in days_in_run(context):
         raw = warehouse.scan_table(root, RAW_EVENTS, raw_window(day, ingest_policy.late_days))
         path = warehouse.partition_dir(root, EVENTS.name, day) / warehouse.PART_NAME
-        rows_by_day[day.isoformat()] = warehouse.write_parquet_frames_atomic(
-            ingest.events_for_day(raw, day), path, EVENTS
+        rows_by_day[day.isoformat()] = warehouse.sink_parquet_atomic(
+            ingest.events_for_day(raw, day), path, EVENTS_ROW_GROUP
         )
         context.log.info(f"events {day}: {rows_by_day[day.isoformat()]} rows")
     last = warehouse.partition_dir(root, EVENTS.name, day) / warehouse.PART_NAME

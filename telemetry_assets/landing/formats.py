@@ -7,7 +7,8 @@ validity is the gate's job, not the reader's.
 
 This is the hot loop of the pipeline (one Python iteration per record), so rows are collected
 column-wise, columns that are nearly constant are stored as a default plus exceptions, and a
-well-formed v1 record takes a short path that serialises it only once.
+well-formed v1 record takes a short path that serialises it only once, with msgspec's sorted
+encoder (measured ~3 µs per record cheaper than orjson's OPT_SORT_KEYS on this machine).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import msgspec
 import orjson
 import polars as pl
 
@@ -50,6 +52,11 @@ _NUMBER = JsonType.NUMBER.value
 _ABSENT_TAG = JsonType.ABSENT.value
 _DECIMAL = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)")
 _SORTED = orjson.OPT_SORT_KEYS
+# msgspec's sorted encoder is several times faster than orjson's and writes the same bytes,
+# except a float with a positive exponent (`1e20`, where orjson writes `1e+20`). This pattern
+# finds such a number (or string content that looks like one) in an encoded payload.
+_FAST_CANONICAL = msgspec.json.Encoder(order="sorted").encode
+_POSITIVE_EXPONENT = r"[:,\[]-?\d+(?:\.\d+)?e\d+[,}\]]"
 # In the canonical (sorted) v1 record the payload sits between these two keys.
 _PAYLOAD_KEY, _AFTER_PAYLOAD = b',"payload":', b',"schema_version":'
 _PAYLOAD_OFFSET = len(_PAYLOAD_KEY)
@@ -192,15 +199,16 @@ def _objects(columns: Columns) -> Iterator[dict[str, Any]]:
             columns.failed(Reason.INVALID_JSON, f"a JSON {json_type(value)}, not an object")
 
 
-def decode_events(lines: FileLines) -> Columns:
+def decode_events(lines: FileLines) -> pl.DataFrame:
     """Format A: `telemetry_event_v1` objects, one per line."""
     columns = Columns(FileFormat.EVENTS, lines, (_STRING,) * 4 + (_OBJECT, None, None, None))
+    exact_rows: set[int] = set()
     dense = columns.dense
     schema_versions, channels, events, stamps = (dense[n].append for n in STRING_FIELDS)
     latency_types, latencies = dense["latency_type"].append, dense["latency_ms"].append
     users, sessions, features, services = (dense[n].append for n in KEY_FIELDS)
     payloads, identities = dense["payload"].append, dense["event_id"].append
-    dumps, sha256, number_types = orjson.dumps, hashlib.sha256, (int, float)
+    encode, sha256, number_types = _FAST_CANONICAL, hashlib.sha256, (int, float)
     with _no_cyclic_gc():
         for obj in _objects(columns):
             get = obj.get
@@ -221,10 +229,11 @@ def decode_events(lines: FileLines) -> Columns:
             ):
                 mapped = {key: obj[key] for key in ENVELOPE_KEYS if key in obj}
                 types = tuple(json_type(get(key, _ABSENT)) for key in ENVELOPE_KEYS)
+                exact_rows.add(len(columns))
                 columns.mapped(mapped, (*types, None, None, None))
                 continue
             # The regular shape: serialise once; the payload text is cut from the record's.
-            canonical = dumps(obj, option=_SORTED)
+            canonical = encode(obj)
             start = canonical.index(_PAYLOAD_KEY) + _PAYLOAD_OFFSET
             payloads(canonical[start : canonical.rindex(_AFTER_PAYLOAD)])
             identities(sha256(canonical).hexdigest())
@@ -244,7 +253,23 @@ def decode_events(lines: FileLines) -> Columns:
             sessions(key_text(payload.get("session_id")))
             features(key_text(payload.get("feature_id")))
             services(key_text(payload.get("service")))
-    return columns
+    return _exponents_as_orjson(columns.frame(), exact_rows)
+
+
+def _exponents_as_orjson(frame: pl.DataFrame, exact_rows: set[int]) -> pl.DataFrame:
+    """Encode again, with `canonical_json`, the regular records whose payload may hold a float
+    with a positive exponent (found by one vectorised regex; almost always none)."""
+    found = frame.select(pl.arg_where(pl.col("payload").str.contains(_POSITIVE_EXPONENT)))
+    rows = [row for row in found.to_series().to_list() if row not in exact_rows]
+    if not rows:
+        return frame
+    records = [orjson.loads(raw) for raw in frame.get_column("raw").gather(rows)]
+    payloads = [canonical_json(record["payload"]).decode() for record in records]
+    ids = [hashlib.sha256(canonical_json(record)).hexdigest() for record in records]
+    return frame.with_columns(
+        frame.get_column("payload").scatter(rows, pl.Series(payloads, dtype=pl.String)),
+        frame.get_column("event_id").scatter(rows, pl.Series(ids, dtype=pl.String)),
+    )
 
 
 def decode_metrics(lines: FileLines) -> Columns:
@@ -345,12 +370,12 @@ def _product_row(columns: Columns, record: dict[str, str]) -> None:
     columns.mapped(mapped, (*types, None, None, None))
 
 
-DECODERS: dict[FileFormat, Callable[[FileLines], Columns]] = {
+DECODERS: dict[FileFormat, Callable[[FileLines], pl.DataFrame]] = {
     FileFormat.EVENTS: decode_events,
-    FileFormat.PRODUCT_ANALYTICS: decode_product_analytics,
-    FileFormat.METRICS: decode_metrics,
+    FileFormat.PRODUCT_ANALYTICS: lambda lines: decode_product_analytics(lines).frame(),
+    FileFormat.METRICS: lambda lines: decode_metrics(lines).frame(),
 }
 
 
 def decode(fmt: FileFormat, lines: FileLines) -> pl.DataFrame:
-    return DECODERS[fmt](lines).frame()
+    return DECODERS[fmt](lines)

@@ -111,7 +111,7 @@ RAW_EVENTS = Table(
             "detail": pl.String,
             "raw": pl.String,
             "event_day": pl.Date,
-            "bucket": pl.UInt8,  # slice of the identity space, see ingest.identity_bucket
+            "id60": pl.Int64,  # the event id's first 60 bits, see ingest.identity_prefix
             **{
                 name: dtype
                 for name, dtype in EVENTS.schema.items()
@@ -121,7 +121,7 @@ RAW_EVENTS = Table(
     ),
     key=("source_file", "source_line"),
     nullable=frozenset(
-        {"reason", "detail", "raw", "event_day", "bucket", *EVENTS.columns}
+        {"reason", "detail", "raw", "event_day", "id60", *EVENTS.columns}
         - {"source_file", "source_line"}
     ),
 )
