@@ -35,6 +35,7 @@ PARSER_VERSION = "3"
 RAW_ROW_GROUP = 131_072
 PARALLEL_MIN_BYTES = 32 * 1024 * 1024
 BATCH_BYTES = 64 * 1024 * 1024
+DECODE_CHUNK = 65_536  # records decoded at once: bounds the Python objects alive per worker
 _SLUG = re.compile(r"[^A-Za-z0-9._-]")
 
 
@@ -157,7 +158,8 @@ class ReadFile:
 def read_candidates(file: LandingFile) -> tuple[pl.DataFrame, ReadFile]:
     """One file's records as gate candidates, tagged with their source and file day."""
     lines = read_lines(file.path, file.gzipped, file.fmt.has_header)
-    candidates = decode(file.fmt, lines).with_columns(
+    frames = [decode(file.fmt, chunk) for chunk in lines.chunks(DECODE_CHUNK)]
+    candidates = pl.concat(frames).with_columns(
         source_file=pl.lit(file.rel_path), file_day=pl.lit(file.file_day, dtype=pl.Date)
     )
     return candidates, ReadFile(file, len(lines), lines.read_error)

@@ -88,6 +88,7 @@ def write_parquet_atomic(
         lambda temporary: frame.write_parquet(
             temporary,
             compression="zstd",
+            compression_level=1,
             statistics=True,
             metadata=metadata,
             row_group_size=row_group_size,

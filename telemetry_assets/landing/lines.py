@@ -9,6 +9,7 @@ line that is not UTF-8 reaches the decoder and becomes an `invalid_json` record.
 from __future__ import annotations
 
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,6 +32,19 @@ class FileLines:
 
     def __len__(self) -> int:
         return len(self.lines)
+
+    def chunks(self, size: int) -> Iterator[FileLines]:
+        """The records in consecutive runs of at most `size`, so a decoder holds the Python
+        objects of one run at a time, not of a whole file."""
+        for start in range(0, max(len(self.lines), 1), size):
+            end = start + size
+            yield FileLines(
+                self.numbers[start:end],
+                self.lines[start:end],
+                self.header,
+                self.unterminated_line,
+                self.read_error,
+            )
 
 
 def gunzip(data: bytes) -> tuple[bytes, str | None]:
