@@ -137,9 +137,17 @@ def repeated_keys(scan: pl.LazyFrame, key: list[str]) -> pl.DataFrame:
     """Key values that occur more than once, found without holding the table in memory:
     keys are hashed to 64 bits, and only rows whose hash repeats are compared in full."""
     hashed = pl.struct(key).hash().alias("_key_hash")
-    repeated = scan.select(hashed).filter(pl.col("_key_hash").is_duplicated()).unique()
-    suspects = scan.with_columns(hashed).join(repeated, on="_key_hash", how="semi").select(key)
-    return suspects.filter(pl.struct(key).is_duplicated()).unique(maintain_order=True).collect()
+    repeated = (
+        scan.select(hashed)
+        .filter(pl.col("_key_hash").is_duplicated())
+        .unique()
+        .collect(engine="streaming")
+    )
+    if repeated.is_empty():
+        return scan.select(key).head(0).collect()
+    suspects = scan.with_columns(hashed).join(repeated.lazy(), on="_key_hash", how="semi")
+    suspects_in_memory = suspects.select(key).collect(engine="streaming")
+    return suspects_in_memory.filter(pl.struct(key).is_duplicated()).unique(maintain_order=True)
 
 
 def table_problems(files: list[Path], table: Table) -> list[dict[str, object]]:

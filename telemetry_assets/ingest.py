@@ -38,13 +38,18 @@ def duplicate_copies(valid: pl.LazyFrame) -> pl.DataFrame:
     Choosing by source position, not by arrival, makes the result independent of the order
     files were read in. Only rows whose 60-bit prefix repeats are read in full.
     """
-    repeated = valid.select("id60").filter(pl.col("id60").is_duplicated()).unique()
-    suspects = valid.join(repeated, on="id60", how="semi").select("event_id", *POSITION)
+    repeated = valid.select("id60").filter(pl.col("id60").is_duplicated()).unique().collect()
+    suspects = (
+        valid.join(repeated.lazy(), on="id60", how="semi")
+        .select("event_id", *POSITION)
+        .collect(engine="streaming")
+        if repeated.height
+        else pl.DataFrame(schema={"event_id": pl.String, **valid.select(POSITION).collect_schema()})
+    )
     return (
         suspects.sort("event_id", *POSITION)
         .filter(~pl.col("event_id").is_first_distinct())
         .select(POSITION)
-        .collect()
     )
 
 
