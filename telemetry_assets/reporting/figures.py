@@ -18,6 +18,14 @@ def _layout(fig: go.Figure, title: str, x: str, y: str, **extra: object) -> go.F
     return fig
 
 
+def _daily_bars(data: pl.DataFrame, series: str, value: str) -> list[go.Bar]:
+    """One bar trace per value of `series`, over the dates (labels already escaped)."""
+    return [
+        go.Bar(name=name, x=[str(d) for d in part["date"].to_list()], y=part[value].to_list())
+        for (name,), part in data.partition_by(series, as_dict=True).items()
+    ]
+
+
 def feature_usage(usage: pl.DataFrame, title: str = "Feature usage") -> go.Figure:
     data = escape.frame(usage.sort("events", descending=True), ["feature_id"])
     fig = go.Figure(
@@ -58,16 +66,7 @@ def latency_by_key(latency: pl.DataFrame, key: str, title: str) -> go.Figure:
 def quarantine_by_reason(counts: pl.DataFrame, title: str) -> go.Figure:
     """Counts per (date, reason) as stacked bars; an empty day still gets an axis."""
     data = escape.frame(counts, ["reason"])
-    fig = go.Figure(
-        [
-            go.Bar(
-                name=reason,
-                x=[str(d) for d in part["date"].to_list()],
-                y=part["records"].to_list(),
-            )
-            for (reason,), part in data.partition_by("reason", as_dict=True).items()
-        ]
-    )
+    fig = go.Figure(_daily_bars(data, "reason", "records"))
     return _layout(fig, title, "file day (UTC)", "quarantined records (count)", barmode="stack")
 
 
@@ -143,16 +142,7 @@ def error_rate_bars(health: pl.DataFrame) -> go.Figure:
         health.group_by("date", "service").agg(pl.col("error_rate").mean() * 100).sort("date"),
         ["service"],
     )
-    fig = go.Figure(
-        [
-            go.Bar(
-                name=service,
-                x=[str(d) for d in part["date"].to_list()],
-                y=part["error_rate"].to_list(),
-            )
-            for (service,), part in daily.partition_by("service", as_dict=True).items()
-        ]
-    )
+    fig = go.Figure(_daily_bars(daily, "service", "error_rate"))
     return _layout(fig, "Error rate per service", "date (UTC)", "error rate (%)", barmode="group")
 
 
