@@ -60,7 +60,7 @@ def events_for_day(raw_window: pl.LazyFrame, day: dt.date) -> pl.LazyFrame:
     kept = valid.join(
         duplicate_copies(valid).lazy(), on=POSITION, how="anti", maintain_order="left"
     )
-    return kept.select(pl.col(c).cast(t) for c, t in EVENTS.schema.items())
+    return EVENTS.project(kept)
 
 
 def count_reasons(reasons: pl.Series) -> dict[str, int]:

@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -24,6 +25,12 @@ from telemetry_assets.schemas.tables import Table
 TEMP_SUFFIX = ".tmp"
 LOCK_NAME = ".lock"
 PART_NAME = "part-0.parquet"
+# How every table file is written: fast zstd, with the column statistics readers prune on.
+PARQUET_OPTIONS: dict[str, Any] = {
+    "compression": "zstd",
+    "compression_level": 1,
+    "statistics": True,
+}
 
 
 def partition_dir(root: Path, table: str, day: dt.date) -> Path:
@@ -87,9 +94,7 @@ def write_parquet_atomic(
         path,
         lambda temporary: frame.write_parquet(
             temporary,
-            compression="zstd",
-            compression_level=1,
-            statistics=True,
+            **PARQUET_OPTIONS,
             metadata=metadata,
             row_group_size=row_group_size,
         ),
@@ -101,13 +106,7 @@ def sink_parquet_atomic(query: pl.LazyFrame, path: Path, row_group_size: int) ->
     """Replace `path` with the query's rows, streamed (never the whole result in memory)."""
 
     def write(temporary: Path) -> None:
-        query.sink_parquet(
-            temporary,
-            compression="zstd",
-            compression_level=1,
-            statistics=True,
-            row_group_size=row_group_size,
-        )
+        query.sink_parquet(temporary, **PARQUET_OPTIONS, row_group_size=row_group_size)
 
     _replace_atomic(path, write)
     return pl.scan_parquet(path).select(pl.len()).collect().item()

@@ -28,9 +28,12 @@ class Table:
     def empty(self) -> pl.DataFrame:
         return self.schema.to_frame()
 
+    def project(self, frame: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
+        """Exactly this table's columns, in order, with its types (still lazy)."""
+        return frame.lazy().select(pl.col(c).cast(t) for c, t in self.schema.items())
+
     def conform(self, frame: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
-        """Exactly this table's columns, in order, with its types."""
-        return frame.lazy().select(pl.col(c).cast(t) for c, t in self.schema.items()).collect()
+        return self.project(frame).collect()
 
     def model(self) -> pa.DataFrameSchema:
         return pa.DataFrameSchema(
