@@ -20,6 +20,7 @@ from telemetry_assets.schemas.tables import EVENTS, INGEST_STATS, QUARANTINE
 
 VALID = pl.col("reason").is_null()
 POSITION = ["source_file", "source_line"]
+PREFIX_BUCKET_ROWS = 2_000_000
 
 
 def identity_prefix(event_id: pl.Expr) -> pl.Expr:
@@ -31,6 +32,26 @@ def valid_on_day(raw: pl.LazyFrame, day: dt.date) -> pl.LazyFrame:
     return raw.filter(VALID & (pl.col("event_day") == day))
 
 
+def repeated_prefixes(valid: pl.LazyFrame) -> pl.DataFrame:
+    """The 60-bit prefixes that more than one valid row holds.
+
+    Found bucket by bucket (prefix modulo the bucket count, one streamed scan each), so the
+    hash table never holds more than about PREFIX_BUCKET_ROWS prefixes however big the day.
+    """
+    rows = valid.select(pl.len()).collect(engine="streaming").item()
+    buckets = max(1, -(-rows // PREFIX_BUCKET_ROWS))
+    prefix = pl.col("id60")
+    found = [
+        valid.select(prefix)
+        .filter(prefix % buckets == bucket)
+        .filter(prefix.is_duplicated())
+        .unique()
+        .collect(engine="streaming")
+        for bucket in range(buckets)
+    ]
+    return pl.concat(found)
+
+
 def duplicate_copies(valid: pl.LazyFrame) -> pl.DataFrame:
     """Positions of the copies that deduplication drops: of the valid rows sharing an event
     id, all but the one with the smallest (source_file, source_line).
@@ -38,7 +59,7 @@ def duplicate_copies(valid: pl.LazyFrame) -> pl.DataFrame:
     Choosing by source position, not by arrival, makes the result independent of the order
     files were read in. Only rows whose 60-bit prefix repeats are read in full.
     """
-    repeated = valid.select("id60").filter(pl.col("id60").is_duplicated()).unique().collect()
+    repeated = repeated_prefixes(valid)
     suspects = (
         valid.join(repeated.lazy(), on="id60", how="semi")
         .select("event_id", *POSITION)
@@ -57,10 +78,10 @@ def events_for_day(raw_window: pl.LazyFrame, day: dt.date) -> pl.LazyFrame:
     """The `events` partition of one event day from the raw rows of days D-1 .. D+late:
     valid rows of that day without their duplicate copies, in raw-part order, to be streamed."""
     valid = valid_on_day(raw_window, day)
-    kept = valid.join(
-        duplicate_copies(valid).lazy(), on=POSITION, how="anti", maintain_order="left"
-    )
-    return EVENTS.project(kept)
+    copies = duplicate_copies(valid)
+    if copies.is_empty():
+        return EVENTS.project(valid)
+    return EVENTS.project(valid.join(copies.lazy(), on=POSITION, how="anti", maintain_order="left"))
 
 
 def count_reasons(reasons: pl.Series) -> dict[str, int]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
+import io
 import json
 import os
 import re
@@ -21,11 +22,12 @@ from multiprocessing import get_context
 from pathlib import Path
 
 import polars as pl
+import pyarrow.parquet as pq
 
 from telemetry_assets import ingest, warehouse
 from telemetry_assets.landing.files import Fingerprint, LandingFile
-from telemetry_assets.landing.formats import decode
-from telemetry_assets.landing.lines import read_lines
+from telemetry_assets.landing.formats import decode_block
+from telemetry_assets.landing.lines import LineBlocks
 from telemetry_assets.schemas import timestamps
 from telemetry_assets.schemas.gate import apply_gate
 from telemetry_assets.schemas.tables import RAW_EVENTS
@@ -33,9 +35,9 @@ from telemetry_assets.schemas.tables import RAW_EVENTS
 # Bump when reading or validation changes, so parts judged by older code are parsed again.
 PARSER_VERSION = "3"
 RAW_ROW_GROUP = 131_072
+GATE_ROWS = RAW_ROW_GROUP  # records gated at once: bounds a worker's memory
 PARALLEL_MIN_BYTES = 32 * 1024 * 1024
 BATCH_BYTES = 64 * 1024 * 1024
-DECODE_CHUNK = 65_536  # records decoded at once: bounds the Python objects alive per worker
 _SLUG = re.compile(r"[^A-Za-z0-9._-]")
 
 
@@ -148,56 +150,97 @@ _ALWAYS_KEPT = frozenset(
 )
 
 
-@dataclass(frozen=True)
-class ReadFile:
-    file: LandingFile
-    records_read: int
-    read_error: str | None
+class _PartBuffer:
+    """One landing file's raw rows, Parquet-encoded in memory as their windows are gated.
+
+    Encoded rows take a fraction of the memory of a frame, and the part reaches the
+    warehouse in one atomic write once the whole file has been read and gated.
+    """
+
+    def __init__(self, file: LandingFile):
+        self.file = file
+        self.sink = io.BytesIO()
+        self.writer = pq.ParquetWriter(self.sink, _RAW_ARROW_SCHEMA, **_ARROW_OPTIONS)
+        self.records_read = 0
+        self.rows = 0
+        self.reasons: Counter[str] = Counter()
+        self.read_error: str | None = None
+
+    def add(self, rows: pl.DataFrame) -> None:
+        self.rows += rows.height
+        self.reasons.update(ingest.count_reasons(rows.get_column("reason")))
+        self.writer.write_table(rows.to_arrow().cast(_RAW_ARROW_SCHEMA), RAW_ROW_GROUP)
+
+    def parquet(self, metadata: dict[str, str]) -> bytes:
+        if self.rows != self.records_read:
+            raise AssertionError(
+                f"{self.file.rel_path}: {self.records_read} records read, {self.rows} rows"
+            )
+        self.writer.add_key_value_metadata(metadata)
+        self.writer.close()
+        return self.sink.getvalue()
 
 
-def read_candidates(file: LandingFile) -> tuple[pl.DataFrame, ReadFile]:
-    """One file's records as gate candidates, tagged with their source and file day."""
-    lines = read_lines(file.path, file.gzipped, file.fmt.has_header)
-    frames = [decode(file.fmt, chunk) for chunk in lines.chunks(DECODE_CHUNK)]
-    candidates = pl.concat(frames).with_columns(
-        source_file=pl.lit(file.rel_path), file_day=pl.lit(file.file_day, dtype=pl.Date)
-    )
-    return candidates, ReadFile(file, len(lines), lines.read_error)
-
-
-def parse_files(files: list[LandingFile], late_days: int) -> tuple[pl.DataFrame, list[ReadFile]]:
-    """Read and decode several files, then gate all their records in one pass."""
-    frames, reads = [], []
-    for file in files:
-        candidates, read = read_candidates(file)
-        frames.append(candidates)
-        reads.append(read)
-    return raw_rows(apply_gate(pl.concat(frames), late_days)), reads
+_RAW_ARROW_SCHEMA = RAW_EVENTS.empty().to_arrow().schema
+# The warehouse's write options in pyarrow's terms. Without dictionary pages (which Polars'
+# writer does not use either) a part is as small and is written about 30 % faster.
+_ARROW_OPTIONS = {
+    "compression": warehouse.PARQUET_OPTIONS["compression"],
+    "compression_level": warehouse.PARQUET_OPTIONS["compression_level"],
+    "write_statistics": warehouse.PARQUET_OPTIONS["statistics"],
+    "use_dictionary": False,
+}
 
 
 def write_parts(root: Path, files: list[LandingFile], late_days: int) -> list[StagedFile]:
-    """Parse a batch of landing files and replace each one's part."""
-    rows, reads = parse_files(files, late_days)
-    parts = rows.partition_by("source_file", as_dict=True, maintain_order=True)
-    return [
-        _write_part(root, read, parts.get((read.file.rel_path,), RAW_EVENTS.empty()), late_days)
-        for read in reads
-    ]
+    """Parse a batch of landing files block by block and replace each one's part.
+
+    Records are gated in windows of about GATE_ROWS (pandera's fixed cost is paid once per
+    window, and several small files share one), so memory depends on the window, not on how
+    big a file or the day is. A file's part is written once its last window is gated.
+    """
+    window: list[pl.DataFrame] = []
+    parts: list[_PartBuffer] = []  # parts with rows in the window; all but the last read fully
+    staged: list[StagedFile] = []
+
+    def gate_window(last_is_complete: bool) -> None:
+        if window:
+            rows = raw_rows(apply_gate(pl.concat(window), late_days))
+            window.clear()
+            by_file = rows.partition_by("source_file", as_dict=True, maintain_order=True)
+            for part in parts:
+                if (part.file.rel_path,) in by_file:
+                    part.add(by_file[(part.file.rel_path,)])
+        complete = parts if last_is_complete else parts[:-1]
+        staged.extend(_write_part(root, part, late_days) for part in complete)
+        del parts[: len(complete)]
+
+    for file in files:
+        part = _PartBuffer(file)
+        parts.append(part)
+        reader = LineBlocks(file.path, file.gzipped, file.fmt.has_header)
+        tags = {"source_file": pl.lit(file.rel_path), "file_day": pl.lit(file.file_day)}
+        for block in reader:
+            candidates = decode_block(file.fmt, block)
+            part.records_read += candidates.height
+            window.append(candidates.with_columns(**tags))
+            if sum(frame.height for frame in window) >= GATE_ROWS:
+                gate_window(last_is_complete=False)
+        part.read_error = reader.read_error
+    gate_window(last_is_complete=True)
+    return staged
 
 
-def _write_part(root: Path, read: ReadFile, rows: pl.DataFrame, late_days: int) -> StagedFile:
-    file = read.file
-    if rows.height != read.records_read:
-        raise AssertionError(
-            f"{file.rel_path}: {read.records_read} records read, {rows.height} rows"
-        )
-    quarantined = ingest.count_reasons(rows.get_column("reason"))
+def _write_part(root: Path, part: _PartBuffer, late_days: int) -> StagedFile:
+    file = part.file
+    quarantined = dict(sorted(part.reasons.items()))
     metadata = {
         **_version_token(file, late_days),
-        "records_read": str(read.records_read),
+        "records_read": str(part.records_read),
         "quarantined_by_reason": json.dumps(quarantined, sort_keys=True),
-        "read_error": read.read_error or "",
+        "read_error": part.read_error or "",
     }
+    data = part.parquet(metadata)
     newer: list[StagedFile] = []
 
     def superseded() -> bool:
@@ -205,16 +248,10 @@ def _write_part(root: Path, read: ReadFile, rows: pl.DataFrame, late_days: int) 
         newer.extend(filter(None, [later_part(root, file, late_days)]))
         return bool(newer)
 
-    if not warehouse.write_parquet_atomic(
-        rows,
-        part_path(root, file),
-        metadata=metadata,
-        keep_existing=superseded,
-        row_group_size=RAW_ROW_GROUP,
-    ):
+    if not warehouse.write_bytes_atomic(part_path(root, file), data, keep_existing=superseded):
         return newer[0]
     return StagedFile(
-        file.rel_path, file.file_day, read.records_read, quarantined, read.read_error, False
+        file.rel_path, file.file_day, part.records_read, quarantined, part.read_error, False
     )
 
 

@@ -112,9 +112,11 @@ def sink_parquet_atomic(query: pl.LazyFrame, path: Path, row_group_size: int) ->
     return pl.scan_parquet(path).select(pl.len()).collect().item()
 
 
-def write_bytes_atomic(path: Path, data: bytes) -> Path:
-    _replace_atomic(path, lambda temporary: temporary.write_bytes(data))
-    return path
+def write_bytes_atomic(
+    path: Path, data: bytes, keep_existing: Callable[[], bool] | None = None
+) -> bool:
+    """Replace `path` with `data`; False when `keep_existing` vetoed the write."""
+    return _replace_atomic(path, lambda temporary: temporary.write_bytes(data), keep_existing)
 
 
 def write_partition(frame: pl.DataFrame, root: Path, table: str, day: dt.date) -> Path:

@@ -59,3 +59,14 @@ def test_ids_sharing_the_60_bit_prefix_are_compared_in_full():
     dropped = ingest.duplicate_copies(rows.lazy())
     # the two "...000" copies: the one at (f1, 3) precedes (f2, 1), so (f2, 1) is dropped
     assert dropped.rows() == [("f2", 1)]
+
+
+def test_prefixes_hashed_in_many_buckets_find_the_same_duplicates(monkeypatch):
+    """A day bigger than one bucket is searched bucket by bucket, with the same result."""
+    raw = raw_day()
+    valid = ingest.valid_on_day(raw, DAY)
+    whole = ingest.duplicate_copies(valid).sort(ingest.POSITION)
+    monkeypatch.setattr(ingest, "PREFIX_BUCKET_ROWS", 100)
+    bucketed = ingest.duplicate_copies(valid).sort(ingest.POSITION)
+    assert whole.height == 1200
+    assert bucketed.equals(whole)

@@ -11,9 +11,10 @@ import polars as pl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from telemetry_assets.landing import formats
 from telemetry_assets.landing.files import FileFormat
-from telemetry_assets.landing.formats import canonical_json, decode
-from telemetry_assets.landing.lines import split_lines
+from telemetry_assets.landing.formats import canonical_json, decode, decode_event_block
+from telemetry_assets.landing.lines import Block, split_lines
 from telemetry_assets.schemas.gate import apply_gate
 from telemetry_assets.schemas.reasons import REASON_ORDER
 from telemetry_assets.staging import raw_rows
@@ -127,3 +128,65 @@ def test_batch_encoding_equals_the_canonical_definition(records, ascii_only):
     assert frame.get_column("payload").to_list() == [
         canonical_json(record["payload"]).decode() for record in parsed
     ]
+
+
+mostly_valid_keys = st.one_of(
+    st.text(max_size=6),
+    st.integers(-(2**63), 2**64 - 1),
+    st.sampled_from(["", None]),
+    st.integers(-(2**70), 2**70) | st.sampled_from([True, 1.5, [], {}]),
+)
+payloads = st.fixed_dictionaries(
+    {},
+    optional={
+        **dict.fromkeys(("user_id", "session_id", "feature_id", "service"), mostly_valid_keys),
+        "latency_ms": st.floats(allow_nan=False, allow_infinity=False)
+        | st.integers(-(2**70), 2**70)
+        | st.sampled_from([None, "5", True]),
+        "x": st.floats(min_value=-1e300, max_value=1e300) | st.integers(-(2**70), 2**70),
+        "y": json_values,
+    },
+)
+block_records = st.fixed_dictionaries(
+    {
+        "schema_version": st.sampled_from(["telemetry_event_v1", 'v"1', "v\x01"]),
+        "channel": st.text(max_size=5),
+        "event": st.text(max_size=5),
+        "timestamp": timestamps,
+        "payload": payloads,
+    }
+)
+
+
+@st.composite
+def block_lines(draw: st.DrawFn) -> bytes:
+    """A line as writers produce them: any key order, spacing and escaping, or a broken one."""
+    record = draw(block_records)
+    if draw(st.integers(0, 9)) == 0:
+        record["extra"] = 1  # a sixth key: not the regular shape
+    items = draw(st.permutations(list(record.items())))
+    text = json.dumps(
+        dict(items),
+        ensure_ascii=draw(st.booleans()),
+        separators=draw(st.sampled_from([(",", ":"), (", ", ": ")])),
+    ).encode()
+    return draw(
+        st.sampled_from([text, text, text, text + b" " + text, text + b"\r", b"", b" ", text[:-1]])
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(block_lines(), max_size=12), st.booleans(), st.integers(1, 5))
+def test_block_path_equals_the_exact_path(lines, terminated, group):
+    """Every candidate column of the block path equals the line-by-line path's, whether the
+    whole block, a group of lines or single records fall back to the exact path."""
+    data = b"\n".join(lines) + (b"\n" if terminated else b"")
+    exact = decode(FileFormat.EVENTS, split_lines(data))
+    original = formats.REGULAR_GROUP
+    formats.REGULAR_GROUP = group
+    try:
+        block = decode_event_block(Block(data, first_line=1, final=True))
+    finally:
+        formats.REGULAR_GROUP = original
+    assert block.schema == exact.schema
+    assert block.to_dicts() == exact.to_dicts()

@@ -5,10 +5,13 @@ Every record becomes one candidate row (see `schemas.candidates`): either a pars
 each checked field had as written, its canonical payload and its event identity. Deciding
 validity is the gate's job, not the reader's.
 
-This is the hot loop of the pipeline (one Python iteration per record), so rows are collected
-column-wise, columns that are nearly constant are stored as a default plus exceptions, and a
-well-formed v1 record takes a short path that serialises it only once, with msgspec's sorted
-encoder (in isolation ~3 µs per record cheaper than orjson's OPT_SORT_KEYS on this machine).
+Two paths give the same rows. The exact path handles any line, one Python iteration per record.
+Most format A data is regular (the five envelope keys with their contract types, payload keys
+a string or an integer, latency a number), and for that the block path (`decode_event_block`)
+hands a whole block of lines to msgspec: typed decoding checks the shape, one sorted encode
+gives every canonical record, and Polars reads the fields back from those. A block (or group
+of lines) that does not decode as regular, and any record whose canonical text msgspec would
+write differently from `canonical_json`, goes through the exact path instead.
 """
 
 from __future__ import annotations
@@ -24,9 +27,10 @@ from typing import Any
 import msgspec
 import orjson
 import polars as pl
+from msgspec import UNSET, UnsetType
 
 from telemetry_assets.landing.files import FileFormat
-from telemetry_assets.landing.lines import FileLines
+from telemetry_assets.landing.lines import Block, FileLines
 from telemetry_assets.schemas.candidates import CANDIDATE_SCHEMA, TYPED_FIELDS, JsonType
 from telemetry_assets.schemas.reasons import Reason
 
@@ -55,8 +59,15 @@ _SORTED = orjson.OPT_SORT_KEYS
 # msgspec's sorted encoder is several times faster than orjson's and writes the same bytes,
 # except a float with a positive exponent (`1e20`, where orjson writes `1e+20`). This pattern
 # finds such a number (or string content that looks like one) in an encoded payload.
-_FAST_CANONICAL = msgspec.json.Encoder(order="sorted").encode
+_SORTED_ENCODER = msgspec.json.Encoder(order="sorted")
+_FAST_CANONICAL = _SORTED_ENCODER.encode
 _POSITIVE_EXPONENT = r"[:,\[]-?\d+(?:\.\d+)?e\d+[,}\]]"
+# ... and integers orjson may read as floats (past 64 bits), which msgspec keeps whole.
+_NOT_AS_ORJSON = r"[:,\[]-?(?:\d+(?:\.\d+)?e\d+|\d{19,})[,}\]]"
+# Characters msgspec escapes in a string; envelope strings without them encode as "<text>".
+_ESCAPED = r'["\\\x00-\x1f]'
+DECODE_CHUNK = 65_536  # records decoded at once on the exact path: bounds live Python objects
+REGULAR_GROUP = 4_096  # lines tried together on the block path once a whole block was not regular
 # In the canonical (sorted) v1 record the payload sits between these two keys.
 _PAYLOAD_KEY, _AFTER_PAYLOAD = b',"payload":', b',"schema_version":'
 _PAYLOAD_OFFSET = len(_PAYLOAD_KEY)
@@ -256,6 +267,162 @@ def decode_events(lines: FileLines) -> pl.DataFrame:
     return _exponents_as_orjson(columns.frame(), exact_rows)
 
 
+class _Envelope(msgspec.Struct, forbid_unknown_fields=True):
+    """The regular v1 record: exactly the five envelope keys, each of its contract type."""
+
+    schema_version: str
+    channel: str
+    event: str
+    timestamp: str
+    payload: dict[str, Any]
+
+
+_Key = str | int | None | UnsetType
+
+
+class _PayloadKeys(msgspec.Struct):
+    """The payload keys the pipeline reads, in the types that map without a judgement."""
+
+    user_id: _Key = UNSET
+    session_id: _Key = UNSET
+    feature_id: _Key = UNSET
+    service: _Key = UNSET
+    latency_ms: float | UnsetType | None = UNSET
+
+
+class _KeysView(msgspec.Struct):
+    payload: _PayloadKeys
+
+
+_REGULAR = msgspec.json.Decoder(_Envelope)
+_KEYS = msgspec.json.Decoder(_KeysView)
+_NOT_REGULAR = (msgspec.DecodeError, UnicodeDecodeError, RecursionError)
+# The canonical record, as Polars reads it back (integers in key fields become decimal text).
+_CANONICAL_FIELDS = pl.Schema(
+    {
+        "channel": pl.String,
+        "event": pl.String,
+        "payload": pl.Struct({**dict.fromkeys(KEY_FIELDS, pl.String), "latency_ms": pl.Float64}),
+        "schema_version": pl.String,
+        "timestamp": pl.String,
+    }
+)
+# Fixed text around the envelope values in a canonical record, to cut the payload out of it.
+_BEFORE_PAYLOAD = len('{"channel":"","event":"","payload":')
+_AFTER_PAYLOAD_TEXT = len(',"schema_version":"","timestamp":""}')
+
+
+def decode_event_block(block: Block) -> pl.DataFrame:
+    """Format A, a block at a time: the whole block as regular records when it is one,
+    otherwise groups of lines, and the exact path for the groups that are not regular."""
+    buffer = block.json_lines()
+    if buffer:
+        numbers = pl.int_range(block.first_line, block.first_line + block.line_count, eager=True)
+        frame = _regular_frame(buffer, numbers)
+        if frame is not None:
+            return frame
+    frames = []
+    for chunk in block.records.chunks(DECODE_CHUNK):
+        frames.extend(_decode_groups(chunk))
+    return pl.concat(frames)
+
+
+def _decode_groups(lines: FileLines) -> Iterator[pl.DataFrame]:
+    for group in lines.chunks(REGULAR_GROUP):
+        buffer = b"\n".join(group.lines)
+        frame = None if b"\r" in buffer else _regular_frame(buffer, pl.Series(group.numbers))
+        yield decode_events(group) if frame is None else frame
+
+
+def _regular_frame(buffer: bytes, numbers: pl.Series) -> pl.DataFrame | None:
+    """Candidate rows of a JSON Lines buffer whose every line is one regular record (None when
+    one is not). A line with no value would need a CR or a blank line, which the callers rule out,
+    so the record count equal to the line count means one value per line."""
+    with _no_cyclic_gc():
+        try:
+            envelopes = _REGULAR.decode_lines(buffer)
+            keys = _KEYS.decode_lines(buffer)
+        except _NOT_REGULAR:
+            return None
+        if len(envelopes) != len(numbers):
+            return None
+        canonical = _SORTED_ENCODER.encode_lines(envelopes)
+        latency_absent = pl.Series(
+            [view.payload.latency_ms is UNSET for view in keys], dtype=pl.Boolean
+        )
+        del envelopes, keys
+    records = canonical.split(b"\n")
+    records.pop()
+    sha256 = hashlib.sha256
+    fields = pl.read_ndjson(canonical, schema=_CANONICAL_FIELDS).unnest("payload")
+    frame = fields.with_columns(
+        source_line=numbers.cast(pl.Int64),
+        raw=pl.Series(buffer.split(b"\n")[: len(records)], dtype=pl.Binary),
+        event_id=pl.Series([sha256(record).hexdigest() for record in records], dtype=pl.String),
+        record=pl.Series(records, dtype=pl.Binary).cast(pl.String),
+        latency_absent=latency_absent,
+    ).with_columns(_REGULAR_COLUMNS)
+    return _exact_where_needed(frame, canonical)
+
+
+def _latency_type() -> pl.Expr:
+    return (
+        pl.when(pl.col("latency_ms").is_not_null())
+        .then(pl.lit(_NUMBER))
+        .when(pl.col("latency_absent"))
+        .then(pl.lit(_ABSENT_TAG))
+        .otherwise(pl.lit(JsonType.NULL.value))
+    )
+
+
+def _payload_text() -> pl.Expr:
+    """The payload's canonical text, cut from the canonical record by the envelope strings'
+    lengths (exact when none of them needs an escape; the rows where one does are redone)."""
+    start = _BEFORE_PAYLOAD + pl.col("channel").str.len_chars() + pl.col("event").str.len_chars()
+    tail = (
+        _AFTER_PAYLOAD_TEXT
+        + pl.col("schema_version").str.len_chars()
+        + pl.col("timestamp").str.len_chars()
+    )
+    return pl.col("record").str.slice(start, pl.col("record").str.len_chars() - start - tail)
+
+
+# What every regular record has in common, and the keys as the contract reads them ("" is none).
+_REGULAR_COLUMNS = [
+    _payload_text().alias("payload"),
+    _latency_type().alias("latency_type"),
+    *(pl.when(pl.col(key) != "").then(pl.col(key)).alias(key) for key in KEY_FIELDS),
+    pl.lit(FileFormat.EVENTS.value).alias("format"),
+    *(pl.lit(_STRING).alias(f"{name}_type") for name in STRING_FIELDS),
+    pl.lit(_OBJECT).alias("payload_type"),
+    *(
+        pl.lit(None, dtype=pl.String).alias(name)
+        for name in ("parse_error", "parse_detail", "service_type", "value_type", "tags_type")
+    ),
+]
+
+
+def _exact_where_needed(frame: pl.DataFrame, canonical: bytes) -> pl.DataFrame:
+    """Decode again on the exact path the rows the block path cannot vouch for: a number
+    msgspec writes or reads unlike orjson (numbers only occur in the payload), or an envelope
+    string with an escape (only looked for when the block has a backslash at all)."""
+    checks = [pl.col("payload").str.contains(_NOT_AS_ORJSON)]
+    if b"\\" in canonical:
+        checks.extend(pl.col(name).str.contains(_ESCAPED) for name in STRING_FIELDS)
+    kept = frame.select(CANDIDATE_SCHEMA.names())
+    needs = frame.select(pl.arg_where(pl.any_horizontal(checks))).to_series()
+    if needs.is_empty():
+        return kept
+    exact = decode_events(
+        FileLines(
+            kept.get_column("source_line").gather(needs).to_list(),
+            kept.get_column("raw").gather(needs).to_list(),
+        )
+    )
+    rest = kept.filter(~pl.int_range(pl.len()).is_in(needs.implode()))
+    return pl.concat([rest, exact]).sort("source_line")
+
+
 def _exponents_as_orjson(frame: pl.DataFrame, exact_rows: set[int]) -> pl.DataFrame:
     """Encode again, with `canonical_json`, the regular records whose payload may hold a float
     with a positive exponent (found by one vectorised regex; almost always none)."""
@@ -379,3 +546,10 @@ DECODERS: dict[FileFormat, Callable[[FileLines], pl.DataFrame]] = {
 
 def decode(fmt: FileFormat, lines: FileLines) -> pl.DataFrame:
     return DECODERS[fmt](lines)
+
+
+def decode_block(fmt: FileFormat, block: Block) -> pl.DataFrame:
+    """Candidate rows of a block of a landing file, in line order."""
+    if fmt is FileFormat.EVENTS:
+        return decode_event_block(block)
+    return pl.concat([decode(fmt, chunk) for chunk in block.records.chunks(DECODE_CHUNK)])
