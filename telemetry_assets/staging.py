@@ -182,8 +182,9 @@ class _PartBuffer:
 
 
 _RAW_ARROW_SCHEMA = RAW_EVENTS.empty().to_arrow().schema
-# The warehouse's write options in pyarrow's terms. Without dictionary pages (which Polars'
-# writer does not use either) a part is as small and is written about 30 % faster.
+# The warehouse's write options in pyarrow's terms, minus dictionary pages: on a benchmark file
+# (ids, payloads and timestamps rarely repeat) a part came out the same size after zstd and was
+# written about 30 % faster without them.
 _ARROW_OPTIONS = {
     "compression": warehouse.PARQUET_OPTIONS["compression"],
     "compression_level": warehouse.PARQUET_OPTIONS["compression_level"],

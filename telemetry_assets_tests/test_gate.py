@@ -225,6 +225,32 @@ def test_csv_maps_by_header_name_and_keeps_extra_columns():
     ]
 
 
+def test_csv_carriage_return_and_long_cells_are_ordinary_content():
+    long_feature = "f" * 300_000
+    data = jsonl(
+        CSV_HEADER,
+        "2025-03-01T10:00:00Z,u\r1,search,1",
+        f"2025-03-01T10:00:00Z,u2,{long_feature},2",
+    )
+    frame = gate(FileFormat.PRODUCT_ANALYTICS, data)
+    assert frame.get_column("reason").to_list() == [None, None]
+    assert frame.get_column("user_id").to_list() == ["u\r1", "u2"]
+    assert json.loads(frame.get_column("payload")[1])["feature_id"] == long_feature
+
+
+@pytest.mark.parametrize(
+    ("header", "reason"),
+    [
+        ("\r\x00", Reason.BAD_COLUMN_COUNT),
+        ('"timestamp"x,user_id,feature_id,latency_ms', Reason.MISSING_FIELD),
+        ('timestamp,user_id,feature_id,"latency_ms', None),
+    ],
+)
+def test_csv_garbled_header_still_gives_every_row_a_verdict(header, reason):
+    data = jsonl(header, "2025-03-01T10:00:00Z,u1,search,1")
+    assert verdicts(FileFormat.PRODUCT_ANALYTICS, data) == [reason]
+
+
 def test_csv_without_timestamp_column_quarantines_every_row():
     data = jsonl("user_id,feature_id", "u1,search", "u2,export")
     assert verdicts(FileFormat.PRODUCT_ANALYTICS, data) == [Reason.MISSING_FIELD] * 2

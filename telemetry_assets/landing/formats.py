@@ -479,8 +479,22 @@ def decode_metrics(lines: FileLines) -> Columns:
     return columns
 
 
-def _csv_cells(text: str) -> list[str]:
-    return next(csv.reader([text], strict=True), [])
+# Lines may exceed 1 MiB, so one cell may too; the csv module's default cap (128 KiB) would
+# turn a long but well-formed row into a parse failure. The whole line is in memory already.
+csv.field_size_limit(2**31 - 1)
+
+
+def _csv_cells(text: str, strict: bool = True) -> list[str]:
+    """The cells of one CSV line, where a carriage return is an ordinary character.
+
+    Lines split on `\\n` only, but the csv module ends a row at a bare `\\r`, and raises when
+    one sits in an unquoted cell; a stand-in character absent from the line carries it through.
+    """
+    if "\r" not in text:
+        return next(csv.reader([text], strict=strict), [])
+    stand_in = next(chr(c) for c in range(0xE000, 0x110000) if chr(c) not in text)
+    cells = _csv_cells(text.replace("\r", stand_in), strict)
+    return [cell.replace(stand_in, "\r") for cell in cells]
 
 
 def _csv_number(cell: str) -> int | float | None:
@@ -494,7 +508,10 @@ def decode_product_analytics(lines: FileLines) -> Columns:
     columns = Columns(
         FileFormat.PRODUCT_ANALYTICS, lines, (_STRING,) * 4 + (_OBJECT, None, None, None)
     )
-    header = [name.strip() for name in _csv_cells((lines.header or b"").decode("utf-8", "replace"))]
+    # The header is not a record, so it cannot be quarantined: read it leniently, and let a
+    # garbled header show up as rows that fail (no `timestamp` column, or wrong field counts).
+    header_text = (lines.header or b"").decode("utf-8", "replace")
+    header = [name.strip() for name in _csv_cells(header_text, strict=False)]
     last = lines.unterminated_line
     for number, line in zip(lines.numbers, lines.lines, strict=True):
         truncated = number == last
