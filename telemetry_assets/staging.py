@@ -11,15 +11,16 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
-import io
 import json
 import os
 import re
+import tempfile
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
+from typing import BinaryIO
 
 import polars as pl
 import pyarrow.parquet as pq
@@ -150,16 +151,19 @@ _ALWAYS_KEPT = frozenset(
 )
 
 
-class _PartBuffer:
-    """One landing file's raw rows, Parquet-encoded in memory as their windows are gated.
+class _PartWriter:
+    """One landing file's raw rows, Parquet-encoded as their windows are gated.
 
-    Encoded rows take a fraction of the memory of a frame, and the part reaches the
-    warehouse in one atomic write once the whole file has been read and gated.
+    The encoding goes to an unnamed temporary file beside the part (invisible to the
+    warehouse, gone when closed), so a worker's memory does not grow with the file; the part
+    reaches the warehouse in one atomic copy once the whole file has been read and gated.
     """
 
-    def __init__(self, file: LandingFile):
+    def __init__(self, file: LandingFile, directory: Path):
         self.file = file
-        self.sink = io.BytesIO()
+        directory.mkdir(parents=True, exist_ok=True)
+        # Closed by `_write_part` once copied into place (it outlives this constructor).
+        self.sink = tempfile.TemporaryFile(dir=directory)  # noqa: SIM115
         self.writer = pq.ParquetWriter(self.sink, _RAW_ARROW_SCHEMA, **_ARROW_OPTIONS)
         self.records_read = 0
         self.rows = 0
@@ -171,14 +175,16 @@ class _PartBuffer:
         self.reasons.update(ingest.count_reasons(rows.get_column("reason")))
         self.writer.write_table(rows.to_arrow().cast(_RAW_ARROW_SCHEMA), RAW_ROW_GROUP)
 
-    def parquet(self, metadata: dict[str, str]) -> bytes:
+    def finish(self, metadata: dict[str, str]) -> BinaryIO:
+        """The finished Parquet file, positioned at its start."""
         if self.rows != self.records_read:
             raise AssertionError(
                 f"{self.file.rel_path}: {self.records_read} records read, {self.rows} rows"
             )
         self.writer.add_key_value_metadata(metadata)
         self.writer.close()
-        return self.sink.getvalue()
+        self.sink.seek(0)
+        return self.sink
 
 
 _RAW_ARROW_SCHEMA = RAW_EVENTS.empty().to_arrow().schema
@@ -201,7 +207,7 @@ def write_parts(root: Path, files: list[LandingFile], late_days: int) -> list[St
     big a file or the day is. A file's part is written once its last window is gated.
     """
     window: list[pl.DataFrame] = []
-    parts: list[_PartBuffer] = []  # parts with rows in the window; all but the last read fully
+    parts: list[_PartWriter] = []  # parts with rows in the window; all but the last read fully
     staged: list[StagedFile] = []
 
     def gate_window(last_is_complete: bool) -> None:
@@ -217,7 +223,7 @@ def write_parts(root: Path, files: list[LandingFile], late_days: int) -> list[St
         del parts[: len(complete)]
 
     for file in files:
-        part = _PartBuffer(file)
+        part = _PartWriter(file, part_path(root, file).parent)
         parts.append(part)
         reader = LineBlocks(file.path, file.gzipped, file.fmt.has_header)
         tags = {"source_file": pl.lit(file.rel_path), "file_day": pl.lit(file.file_day)}
@@ -232,7 +238,7 @@ def write_parts(root: Path, files: list[LandingFile], late_days: int) -> list[St
     return staged
 
 
-def _write_part(root: Path, part: _PartBuffer, late_days: int) -> StagedFile:
+def _write_part(root: Path, part: _PartWriter, late_days: int) -> StagedFile:
     file = part.file
     quarantined = dict(sorted(part.reasons.items()))
     metadata = {
@@ -241,7 +247,6 @@ def _write_part(root: Path, part: _PartBuffer, late_days: int) -> StagedFile:
         "quarantined_by_reason": json.dumps(quarantined, sort_keys=True),
         "read_error": part.read_error or "",
     }
-    data = part.parquet(metadata)
     newer: list[StagedFile] = []
 
     def superseded() -> bool:
@@ -249,8 +254,9 @@ def _write_part(root: Path, part: _PartBuffer, late_days: int) -> StagedFile:
         newer.extend(filter(None, [later_part(root, file, late_days)]))
         return bool(newer)
 
-    if not warehouse.write_bytes_atomic(part_path(root, file), data, keep_existing=superseded):
-        return newer[0]
+    with part.finish(metadata) as parquet:
+        if not warehouse.write_stream_atomic(part_path(root, file), parquet, superseded):
+            return newer[0]
     return StagedFile(
         file.rel_path, file.file_day, part.records_read, quarantined, part.read_error, False
     )

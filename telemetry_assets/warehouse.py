@@ -12,11 +12,12 @@ from __future__ import annotations
 import datetime as dt
 import fcntl
 import os
+import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import polars as pl
 
@@ -25,6 +26,7 @@ from telemetry_assets.schemas.tables import Table
 TEMP_SUFFIX = ".tmp"
 LOCK_NAME = ".lock"
 PART_NAME = "part-0.parquet"
+COPY_BYTES = 8 * 1024 * 1024
 # How every table file is written: fast zstd, with the column statistics readers prune on.
 PARQUET_OPTIONS: dict[str, Any] = {
     "compression": "zstd",
@@ -112,11 +114,21 @@ def sink_parquet_atomic(query: pl.LazyFrame, path: Path, row_group_size: int) ->
     return pl.scan_parquet(path).select(pl.len()).collect().item()
 
 
-def write_bytes_atomic(
-    path: Path, data: bytes, keep_existing: Callable[[], bool] | None = None
+def write_bytes_atomic(path: Path, data: bytes) -> Path:
+    _replace_atomic(path, lambda temporary: temporary.write_bytes(data))
+    return path
+
+
+def write_stream_atomic(
+    path: Path, source: BinaryIO, keep_existing: Callable[[], bool] | None = None
 ) -> bool:
-    """Replace `path` with `data`; False when `keep_existing` vetoed the write."""
-    return _replace_atomic(path, lambda temporary: temporary.write_bytes(data), keep_existing)
+    """Replace `path` with the rest of `source`, copied in pieces; False when vetoed."""
+
+    def write(temporary: Path) -> None:
+        with temporary.open("wb") as target:
+            shutil.copyfileobj(source, target, COPY_BYTES)
+
+    return _replace_atomic(path, write, keep_existing)
 
 
 def write_partition(frame: pl.DataFrame, root: Path, table: str, day: dt.date) -> Path:
