@@ -9,7 +9,7 @@ DEMO_LAST := 2025-03-07
 
 export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
 
-.PHONY: setup home browser demo test lint format validate dev bench clean
+.PHONY: setup home browser demo test test-fast lint typecheck format validate dev bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,20 +38,28 @@ browser:
 
 demo: setup home browser
 	mkdir -p data/landing
-	$(BIN)/python -m telemetry_assets.demo --landing data/landing --start $(DEMO_START) --days $(DEMO_DAYS)
+	$(BIN)/python -m telemetry_assets.devtools.demo --landing data/landing --start $(DEMO_START) --days $(DEMO_DAYS)
 	$(BIN)/dagster asset materialize -m telemetry_assets.definitions --select '*' \
 		--partition-range $(DEMO_START)...$(DEMO_LAST)
-	@$(BIN)/python -m telemetry_assets.summary
+	@$(BIN)/python -m telemetry_assets.devtools.summary
 
 validate: setup home
 	$(BIN)/dagster definitions validate -m telemetry_assets.definitions
 
+# Everything: unit, asset, sensor, CLI, webserver, browser and SIGKILL tests (what CI runs).
 test: setup browser validate
 	$(BIN)/pytest
 
-lint: setup
+# The developer loop: unit and asset tests, no CLI/webserver/kill runs and no browser.
+test-fast: setup
+	$(BIN)/pytest -m "not slow and not browser" -n 2
+
+lint: setup typecheck
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+typecheck: setup
+	$(BIN)/mypy telemetry_assets
 
 format: setup
 	$(BIN)/ruff format .
@@ -63,7 +71,7 @@ dev: setup home
 # Generates (once, cached under data/bench) a 2.5 M and a 10 M event day and times this
 # pipeline against a plain DuckDB SQL job and a read-the-bytes floor; see README.
 bench: setup home
-	$(BIN)/python -m telemetry_assets.benchmark.run --out data/bench $(BENCH_ARGS)
+	$(BIN)/python -m telemetry_assets.devtools.benchmark.run --out data/bench $(BENCH_ARGS)
 
 clean:
 	rm -rf data/warehouse data/reports data/dagster_home

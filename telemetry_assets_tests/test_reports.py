@@ -8,9 +8,12 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import sync_playwright
 
-from telemetry_assets.demo import generate_landing
+from telemetry_assets.devtools.demo import generate_landing
 from telemetry_assets.reporting import images
 from telemetry_assets_tests.factories import jsonl, metric_record, v1_record, write_file
+
+# Every test here renders pages in (or exports PNGs through) a real headless Chromium.
+pytestmark = pytest.mark.browser
 
 XSS_EVENT = "<script>alert(1)</script>"
 XSS_FEATURE = '<img src=x onerror="alert(2)">'

@@ -100,11 +100,8 @@ def _stat_cards(t: Tables) -> list[pages.Card]:
     read = _total(t.ingest_stats, "records_read")
     quarantined = _total(t.ingest_stats, "quarantined")
     latency = t.latency_by_service
-    weighted_p95 = (
-        (latency["p95"] * latency["count"]).sum() / latency["count"].sum()
-        if latency["count"].sum()
-        else None
-    )
+    requests = int(latency["count"].sum())
+    weighted_p95 = float((latency["p95"] * latency["count"]).sum()) / requests if requests else None
     last_users = t.active_users.sort("date").tail(1)
     health = t.service_health["error_rate"].drop_nulls()
     return [
@@ -114,7 +111,10 @@ def _stat_cards(t: Tables) -> list[pages.Card]:
             _number(last_users["dau"].item() if last_users.height else None),
         ),
         pages.Card("p95 latency, request-weighted (ms)", _number(weighted_p95)),
-        pages.Card("error rate (mean)", f"{health.mean():.2%}" if health.len() else "n/a"),
+        pages.Card(
+            "error rate (mean)",
+            f"{float(health.mean()):.2%}" if health.len() else "n/a",  # type: ignore[arg-type]
+        ),
         pages.Card("quarantined share", f"{quarantined / read:.2%}" if read else "n/a"),
     ]
 

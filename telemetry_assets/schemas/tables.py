@@ -51,7 +51,7 @@ class Table:
 EVENTS = Table(
     "events",
     pl.Schema(
-        {
+        {  # type: ignore[arg-type]  # dtype classes and instances mixed
             "event_id": pl.String,
             "schema_version": pl.String,
             "channel": pl.String,
@@ -105,7 +105,7 @@ INGEST_STATS = Table(
 RAW_EVENTS = Table(
     "raw_events",
     pl.Schema(
-        {
+        {  # type: ignore[arg-type]  # dtype classes and instances mixed
             "source_file": pl.String,
             "source_line": pl.Int64,
             "file_day": pl.Date,
@@ -214,3 +214,22 @@ ALERTS = Table(
     ),
     key=("date", "hour", "service", "metric"),
 )
+
+# The registry: every warehouse table by name (assets that write a table are named after it).
+TABLES: dict[str, Table] = {
+    table.name: table
+    for table in (
+        RAW_EVENTS,
+        EVENTS,
+        QUARANTINE,
+        INGEST_STATS,
+        EVENT_COUNTS,
+        FEATURE_USAGE,
+        DAILY_USERS,
+        ACTIVE_USERS,
+        LATENCY_BY_FEATURE,
+        LATENCY_BY_SERVICE,
+        SERVICE_HEALTH,
+        ALERTS,
+    )
+}

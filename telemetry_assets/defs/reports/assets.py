@@ -12,11 +12,19 @@ import dagster as dg
 import polars as pl
 
 from telemetry_assets import warehouse
-from telemetry_assets.assets import metrics as metric_assets
-from telemetry_assets.assets.ingest import ingest_stats, quarantine
-from telemetry_assets.partitions import daily_asset, days_in_run, trailing_days
+from telemetry_assets.defs.ingest.assets import ingest_stats, quarantine
+from telemetry_assets.defs.metrics.assets import (
+    active_users,
+    alerts,
+    event_counts,
+    feature_usage,
+    latency_by_feature,
+    latency_by_service,
+    service_health,
+)
+from telemetry_assets.defs.partitions import daily_asset, days_in_run, trailing_days
+from telemetry_assets.defs.resources import ReportsStore, Warehouse
 from telemetry_assets.reporting import content, images
-from telemetry_assets.resources import ReportsStore, Warehouse
 from telemetry_assets.schemas.tables import (
     ACTIVE_USERS,
     ALERTS,
@@ -27,29 +35,27 @@ from telemetry_assets.schemas.tables import (
     LATENCY_BY_SERVICE,
     QUARANTINE,
     SERVICE_HEALTH,
+    Table,
 )
+from telemetry_assets.warehouse import day_dir
+from telemetry_assets.windows import DASHBOARD_DAYS
 
 GROUP = "reports"
-DASHBOARD_DAYS = 30
 REPORT_INPUTS = [
     ingest_stats,
     quarantine,
-    metric_assets.event_counts,
-    metric_assets.feature_usage,
-    metric_assets.active_users,
-    metric_assets.latency_by_feature,
-    metric_assets.latency_by_service,
-    metric_assets.service_health,
-    metric_assets.alerts,
+    event_counts,
+    feature_usage,
+    active_users,
+    latency_by_feature,
+    latency_by_service,
+    service_health,
+    alerts,
 ]
 
 
-def day_dir(root: Path, day: dt.date) -> Path:
-    return root / f"date={day.isoformat()}"
-
-
 def load_tables(root: Path, days: list[dt.date]) -> content.Tables:
-    def read(table: object) -> pl.DataFrame:
+    def read(table: Table) -> pl.DataFrame:
         return warehouse.scan_table(root, table, days).collect()
 
     by_reason = (

@@ -11,10 +11,11 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
-from telemetry_assets import metrics, warehouse
-from telemetry_assets.assets.ingest import events, ingest_stats, write_days
-from telemetry_assets.partitions import daily_asset, days_in_run, trailing_days
-from telemetry_assets.resources import AlertPolicy, Warehouse
+from telemetry_assets import alerting, latency_metrics, usage_metrics, warehouse
+from telemetry_assets.defs.ingest.assets import events, ingest_stats
+from telemetry_assets.defs.metadata import write_days
+from telemetry_assets.defs.partitions import daily_asset, days_in_run, trailing_days
+from telemetry_assets.defs.resources import AlertPolicy, Warehouse
 from telemetry_assets.schemas.tables import (
     ACTIVE_USERS,
     ALERTS,
@@ -27,9 +28,9 @@ from telemetry_assets.schemas.tables import (
     SERVICE_HEALTH,
     Table,
 )
+from telemetry_assets.windows import USER_WINDOW_DAYS, trailing
 
 GROUP = "metrics"
-USER_WINDOW_DAYS = max(metrics.WINDOWS.values())
 
 
 def daily_metric(
@@ -38,7 +39,7 @@ def daily_metric(
     """An asset computing one metric table per day from that day's events."""
 
     @daily_asset(
-        name=table.name,
+        table=table,
         group_name=GROUP,
         kinds={"polars", "parquet"},
         deps=[events, ingest_stats],
@@ -58,29 +59,29 @@ def daily_metric(
 
 
 event_counts = daily_metric(
-    EVENT_COUNTS, metrics.event_counts, "Events per channel and event name."
+    EVENT_COUNTS, usage_metrics.event_counts, "Events per channel and event name."
 )
 feature_usage = daily_metric(
-    FEATURE_USAGE, metrics.feature_usage, "Events and distinct users per feature."
+    FEATURE_USAGE, usage_metrics.feature_usage, "Events and distinct users per feature."
 )
 daily_users = daily_metric(
     DAILY_USERS,
-    metrics.daily_users,
+    usage_metrics.daily_users,
     "The distinct user ids of one day: the small per-day set the 7/30-day windows read.",
 )
 latency_by_feature = daily_metric(
     LATENCY_BY_FEATURE,
-    lambda frame, day: metrics.latency_by(frame, "feature_id", day),
+    lambda frame, day: latency_metrics.latency_by(frame, "feature_id", day),
     "Latency count, p50/p95/p99 (linear interpolation), mean and max per feature.",
 )
 latency_by_service = daily_metric(
     LATENCY_BY_SERVICE,
-    lambda frame, day: metrics.latency_by(frame, "service", day),
+    lambda frame, day: latency_metrics.latency_by(frame, "service", day),
     "Latency per service: metric samples, spans, simulation steps — any event with a service.",
 )
 service_health = daily_metric(
     SERVICE_HEALTH,
-    metrics.service_health,
+    latency_metrics.service_health,
     "Per service and hour: spans, throughput, error rate, latency percentiles, cpu, memory.",
 )
 
@@ -94,6 +95,7 @@ def first_event_day(root: Path) -> dt.date | None:
 
 
 @daily_asset(
+    table=ACTIVE_USERS,
     group_name=GROUP,
     kinds={"polars", "parquet"},
     deps=[
@@ -110,12 +112,13 @@ def active_users(
     """DAU/WAU/MAU from the per-day user sets of the last 30 days — never from raw events."""
     root = warehouse_store.root()
     first = first_event_day(root)
-    frames, files_read = {}, set()
+    frames: dict[dt.date, pl.DataFrame] = {}
+    files_read: set[str] = set()
     for day in days_in_run(context):
-        window = [day - dt.timedelta(days=n) for n in range(USER_WINDOW_DAYS)]
+        window = trailing(day, USER_WINDOW_DAYS)
         files = warehouse.scan_partitions(root, DAILY_USERS.name, window)
         files_read.update(str(f.relative_to(root)) for f in files)
-        frames[day] = metrics.active_users(
+        frames[day] = usage_metrics.active_users(
             warehouse.scan_table(root, DAILY_USERS, window), day, first
         )
     metadata = write_days(ACTIVE_USERS, root, frames)
@@ -124,11 +127,7 @@ def active_users(
     return dg.MaterializeResult(metadata=metadata)
 
 
-@daily_asset(
-    group_name=GROUP,
-    kinds={"polars", "parquet"},
-    deps=[service_health],
-)
+@daily_asset(table=ALERTS, group_name=GROUP, kinds={"polars", "parquet"}, deps=[service_health])
 def alerts(
     context: dg.AssetExecutionContext, warehouse_store: Warehouse, alert_policy: AlertPolicy
 ) -> dg.MaterializeResult:
@@ -136,7 +135,7 @@ def alerts(
     root = warehouse_store.root()
     rules = alert_policy.thresholds()
     frames = {
-        day: metrics.alerts(warehouse.scan_table(root, SERVICE_HEALTH, [day]).collect(), rules)
+        day: alerting.alerts(warehouse.scan_table(root, SERVICE_HEALTH, [day]).collect(), rules)
         for day in days_in_run(context)
     }
     return dg.MaterializeResult(metadata=write_days(ALERTS, root, frames))

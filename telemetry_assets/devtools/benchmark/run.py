@@ -21,7 +21,7 @@ from pathlib import Path
 
 import duckdb
 
-from telemetry_assets.benchmark.generate import generate_day
+from telemetry_assets.devtools.benchmark.generate import generate_day
 
 SELECTION = [
     "raw_events",
@@ -100,6 +100,13 @@ def measure(name: str, events: int, command: list[str], env: dict[str, str]) -> 
     return Measurement(name, events, seconds, peak / 2**20)
 
 
+def _scalar(con: duckdb.DuckDBPyConnection, sql: str) -> object:
+    row = con.execute(sql).fetchone()
+    if row is None:
+        raise RuntimeError(f"no row from {sql}")
+    return row[0]
+
+
 def compare(warehouse: Path, reference: Path) -> dict[str, object]:
     """The pipeline's answers next to the reference's: counts, DAU, service percentiles."""
     con = duckdb.connect()
@@ -111,8 +118,8 @@ def compare(warehouse: Path, reference: Path) -> dict[str, object]:
     }
     result: dict[str, object] = {}
     for key, (sql, table) in answers.items():
-        mine = con.execute(sql.format(ours.format(table))).fetchone()[0]
-        ref = con.execute(sql.format(theirs.format(table))).fetchone()[0]
+        mine = _scalar(con, sql.format(ours.format(table)))
+        ref = _scalar(con, sql.format(theirs.format(table)))
         result[key] = {"pipeline": mine, "duckdb": ref, "equal": mine == ref}
     query = "select service, count, p50, p95, p99, max from {} order by service"
     mine = con.execute(query.format(ours.format("latency_by_service"))).fetchall()
@@ -150,7 +157,7 @@ def bench_size(out: Path, events: int, runs: list[str]) -> tuple[list[Measuremen
         "duckdb reference": [
             python,
             "-m",
-            "telemetry_assets.benchmark.reference",
+            "telemetry_assets.devtools.benchmark.reference",
             f"{landing}/*.jsonl",
             str(work / "reference"),
             DAY,
@@ -158,7 +165,7 @@ def bench_size(out: Path, events: int, runs: list[str]) -> tuple[list[Measuremen
         "pipeline in-process": [
             python,
             "-m",
-            "telemetry_assets.benchmark.inprocess",
+            "telemetry_assets.devtools.benchmark.inprocess",
             str(landing),
             str(work / "inprocess"),
             DAY,
@@ -248,7 +255,7 @@ def main(argv: list[str] | None = None) -> int:
     (args.out / "results.json").write_text(text)
     history = args.out / "history"
     history.mkdir(exist_ok=True)
-    (history / f"results-{report['when'].replace(':', '')}.json").write_text(text)
+    (history / f"results-{str(report['when']).replace(':', '')}.json").write_text(text)
     print(f"\nresults: {args.out / 'results.json'}")
     for size, checked in answers.items():
         for key, value in checked.items():

@@ -1,4 +1,4 @@
-"""Resources for every external thing: the landing folder, the warehouse, the ingest policy.
+"""Resources for every external thing: landing folder, warehouse, reports, policies.
 
 Defaults come from the environment (see `settings`), so the CLI, the UI, tests and CI share
 one set of switches; run config may still override any field.
@@ -14,8 +14,8 @@ import dagster as dg
 from pydantic import field_validator
 
 from telemetry_assets import settings, warehouse
+from telemetry_assets.alerting import Threshold
 from telemetry_assets.landing.files import LandingScan, scan_landing
-from telemetry_assets.metrics import Threshold
 
 
 def writable_folder(text: str, setting: settings.Setting) -> Path:
@@ -67,24 +67,21 @@ class Warehouse(dg.ConfigurableResource):
 
 
 class IngestPolicy(dg.ConfigurableResource):
-    """How lenient the gate is: lateness window and the tolerated share of malformed records."""
+    """The tolerated share of malformed records per day.
 
-    late_days: int
+    The lateness window is not here: it shapes the partition mappings, which are fixed when
+    the code location loads, so it is read once from TELEMETRY_LATE_DAYS (`windows`).
+    """
+
     max_malformed_ratio: float
 
     @classmethod
     def from_env(cls) -> IngestPolicy:
         return cls(
-            late_days=settings.late_days(),
             max_malformed_ratio=settings.parse_ratio(
                 settings.env_value(settings.MAX_MALFORMED_RATIO)
             ),
         )
-
-    @field_validator("late_days")
-    @classmethod
-    def _late_days(cls, value: int) -> int:
-        return settings.parse_late_days(value)
 
     @field_validator("max_malformed_ratio")
     @classmethod

@@ -1,94 +1,38 @@
 """Ingest layer: raw_events (file day) -> events (event day), quarantine (file day), ingest_stats.
 
-Thin Dagster wiring around `staging` and `ingest`: each asset covers one day or a whole
-single-run backfill range, writes its own Parquet and reports what it did in metadata.
+Thin Dagster wiring around `staging`, `dedup` and `ledger`: each asset covers one day or a
+whole single-run backfill range, writes its own Parquet and reports what it did in metadata.
 """
-
-import datetime as dt
-from pathlib import Path
 
 import dagster as dg
 import polars as pl
 
-from telemetry_assets import ingest, settings, staging, warehouse
-from telemetry_assets.partitions import LATE_DAYS, START_DATE, daily_asset, days_in_run
-from telemetry_assets.reporting import escape
-from telemetry_assets.resources import IngestPolicy, LandingZone, Warehouse
-from telemetry_assets.schemas.tables import (
-    EVENTS,
-    INGEST_STATS,
-    QUARANTINE,
-    RAW_EVENTS,
-    Table,
-)
+from telemetry_assets import dedup, ledger, settings, staging, warehouse
+from telemetry_assets.defs.metadata import PREVIEW_ROWS, preview, write_days
+from telemetry_assets.defs.partitions import RAW_WINDOW_MAPPING, daily_asset, days_in_run
+from telemetry_assets.defs.resources import LandingZone, Warehouse
+from telemetry_assets.schemas.tables import EVENTS, INGEST_STATS, QUARANTINE, RAW_EVENTS
+from telemetry_assets.windows import START_DATE, raw_window
 
 GROUP = "ingest"
 EVENTS_ROW_GROUP = 131_072
-PREVIEW_ROWS = 10
 
 
-def raw_window(day: dt.date, late_days: int) -> list[dt.date]:
-    """File days whose records may carry event day `day`: D-1 (early) .. D+late (late)."""
-    return [day + dt.timedelta(days=offset) for offset in range(-1, late_days + 1)]
-
-
-RAW_WINDOW_MAPPING = dg.TimeWindowPartitionMapping(
-    start_offset=-1, end_offset=LATE_DAYS, allow_nonexistent_upstream_partitions=True
-)
-
-
-def preview(frame: pl.DataFrame) -> dg.MetadataValue:
-    """The first rows as a Markdown table for the Dagster UI (data text escaped)."""
-    return dg.MetadataValue.md(_markdown(frame.head(PREVIEW_ROWS)))
-
-
-def _markdown(frame: pl.DataFrame) -> str:
-    def cell(value: object) -> str:
-        return escape.text(value).replace("|", "\\|").replace("\n", " ")[:120]
-
-    header = "| " + " | ".join(frame.columns) + " |"
-    rule = "| " + " | ".join("---" for _ in frame.columns) + " |"
-    rows = ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.iter_rows()]
-    return "\n".join([header, rule, *rows])
-
-
-def write_days(
-    table: Table, root: Path, frames: dict[dt.date, pl.DataFrame]
-) -> dict[str, dg.MetadataValue | int | str]:
-    """Write one partition per day and describe the result for the Dagster UI."""
-    paths = [
-        warehouse.write_partition(frame, root, table.name, day) for day, frame in frames.items()
-    ]
-    everything = pl.concat(list(frames.values())) if frames else table.empty()
-    return {
-        "dagster/row_count": everything.height,
-        "rows_by_day": dg.MetadataValue.json({d.isoformat(): f.height for d, f in frames.items()}),
-        "path": dg.MetadataValue.path(str(paths[0].parent.parent if paths else root / table.name)),
-        "preview": preview(everything),
-    }
-
-
-@daily_asset(
-    group_name=GROUP,
-    kinds={"polars", "parquet"},
-)
+@daily_asset(table=RAW_EVENTS, group_name=GROUP, kinds={"polars", "parquet"})
 def raw_events(
-    context: dg.AssetExecutionContext,
-    landing: LandingZone,
-    warehouse_store: Warehouse,
-    ingest_policy: IngestPolicy,
+    context: dg.AssetExecutionContext, landing: LandingZone, warehouse_store: Warehouse
 ) -> dg.MaterializeResult:
     """Every record of the day's landing files, parsed once and judged by the pandera gate.
 
-    Partitioned by file day. A file is parsed again only when its size or mtime changed; parts
-    of files that disappeared from the landing folder are removed.
+    Partitioned by file day. A file is parsed again only when its size or content changed;
+    parts of files that disappeared from the landing folder are removed.
     """
     days = days_in_run(context)
     root = warehouse_store.root()
     scan = landing.scan()
     files = scan.for_days(set(days))
     context.log.info(f"staging {len(files)} landing files for {days[0]} .. {days[-1]}")
-    staged = staging.stage_files(root, files, ingest_policy.late_days)
+    staged = staging.stage_files(root, files)
     removed = [name for day in days for name in staging.remove_stale_parts(root, day, files)]
     report = staging.StagingReport(staged=staged, removed=removed)
     for item in staged:
@@ -121,69 +65,64 @@ def raw_events(
     )
 
 
-@daily_asset(
-    group_name=GROUP,
-    kinds={"polars", "parquet"},
-    deps=[raw_events],
-)
+@daily_asset(table=QUARANTINE, group_name=GROUP, kinds={"polars", "parquet"}, deps=[raw_events])
 def quarantine(
     context: dg.AssetExecutionContext, warehouse_store: Warehouse
 ) -> dg.MaterializeResult:
     """Every rejected record of the file day, with its reason code and the line as written."""
     root = warehouse_store.root()
     frames = {
-        day: ingest.quarantine_rows(warehouse.scan_table(root, RAW_EVENTS, [day]))
+        day: ledger.quarantine_rows(warehouse.scan_table(root, RAW_EVENTS, [day]))
         for day in days_in_run(context)
     }
     metadata = write_days(QUARANTINE, root, frames)
     rejected = pl.concat(list(frames.values())).get_column("reason")
-    metadata["quarantined_by_reason"] = dg.MetadataValue.json(ingest.count_reasons(rejected))
+    metadata["quarantined_by_reason"] = dg.MetadataValue.json(ledger.count_reasons(rejected))
     return dg.MaterializeResult(metadata=metadata)
 
 
 @daily_asset(
+    table=EVENTS,
     group_name=GROUP,
     kinds={"polars", "parquet"},
     deps=[dg.AssetDep(raw_events, partition_mapping=RAW_WINDOW_MAPPING)],
 )
-def events(
-    context: dg.AssetExecutionContext, warehouse_store: Warehouse, ingest_policy: IngestPolicy
-) -> dg.MaterializeResult:
+def events(context: dg.AssetExecutionContext, warehouse_store: Warehouse) -> dg.MaterializeResult:
     """Valid, deduplicated events of the event day, gathered from file days D-1 .. D+late."""
     root = warehouse_store.root()
     rows_by_day = {}
     for day in days_in_run(context):
-        raw = warehouse.scan_table(root, RAW_EVENTS, raw_window(day, ingest_policy.late_days))
+        raw = warehouse.scan_table(root, RAW_EVENTS, raw_window(day))
         path = warehouse.partition_dir(root, EVENTS.name, day) / warehouse.PART_NAME
         rows_by_day[day.isoformat()] = warehouse.sink_parquet_atomic(
-            ingest.events_for_day(raw, day), path, EVENTS_ROW_GROUP
+            dedup.events_for_day(raw, day), path, EVENTS_ROW_GROUP
         )
         context.log.info(f"events {day}: {rows_by_day[day.isoformat()]} rows")
-    last = warehouse.partition_dir(root, EVENTS.name, day) / warehouse.PART_NAME
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": sum(rows_by_day.values()),
             "rows_by_day": dg.MetadataValue.json(rows_by_day),
             "path": dg.MetadataValue.path(str(root / EVENTS.name)),
-            "preview": preview(pl.scan_parquet(last).head(PREVIEW_ROWS).collect()),
+            "preview": preview(pl.scan_parquet(path).head(PREVIEW_ROWS).collect()),
         }
     )
 
 
 @daily_asset(
+    table=INGEST_STATS,
     group_name=GROUP,
     kinds={"polars", "parquet"},
     deps=[dg.AssetDep(raw_events, partition_mapping=RAW_WINDOW_MAPPING), events, quarantine],
 )
 def ingest_stats(
-    context: dg.AssetExecutionContext, warehouse_store: Warehouse, ingest_policy: IngestPolicy
+    context: dg.AssetExecutionContext, warehouse_store: Warehouse
 ) -> dg.MaterializeResult:
     """The day's ledger from the raw rows: records_read = valid + duplicates + quarantined."""
     root = warehouse_store.root()
     frames = {
-        day: ingest.ingest_stats_row(
-            ingest.count_day(
-                warehouse.scan_table(root, RAW_EVENTS, raw_window(day, ingest_policy.late_days)),
+        day: ledger.ingest_stats_row(
+            ledger.count_day(
+                warehouse.scan_table(root, RAW_EVENTS, raw_window(day)),
                 warehouse.scan_table(root, RAW_EVENTS, [day]),
                 day,
             )
@@ -191,3 +130,6 @@ def ingest_stats(
         for day in days_in_run(context)
     }
     return dg.MaterializeResult(metadata=write_days(INGEST_STATS, root, frames))
+
+
+ingest_assets = [raw_events, quarantine, events, ingest_stats]

@@ -1,7 +1,7 @@
 """The reference: the same day written plainly in DuckDB SQL, as a data engineer would.
 
 read_json, the envelope checks, dedup on a hash of the record, the same aggregates, Parquet out.
-Run as `python -m telemetry_assets.benchmark.reference LANDING_GLOB OUT_DIR DAY`.
+Run as `python -m telemetry_assets.devtools.benchmark.reference LANDING_GLOB OUT_DIR DAY`.
 """
 
 from __future__ import annotations

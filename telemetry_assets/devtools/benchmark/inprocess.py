@@ -1,6 +1,6 @@
 """The pipeline in one process through `dagster.materialize` (what a test or notebook does).
 
-`python -m telemetry_assets.benchmark.inprocess LANDING WAREHOUSE DAY`
+`python -m telemetry_assets.devtools.benchmark.inprocess LANDING WAREHOUSE DAY`
 """
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ import sys
 
 import dagster as dg
 
-from telemetry_assets.benchmark.run import SELECTION
 from telemetry_assets.definitions import ASSETS, CHECKS, defs
-from telemetry_assets.resources import LandingZone, Warehouse
+from telemetry_assets.defs.resources import LandingZone, Warehouse
+from telemetry_assets.devtools.benchmark.run import SELECTION
 
 
 def main(landing: str, warehouse: str, day: str) -> int:
@@ -20,7 +20,7 @@ def main(landing: str, warehouse: str, day: str) -> int:
         selection=SELECTION,
         partition_key=day,
         resources={
-            **defs.resources,
+            **(defs.resources or {}),
             "landing": LandingZone(landing_dir=landing),
             "warehouse_store": Warehouse(warehouse_dir=warehouse),
         },
