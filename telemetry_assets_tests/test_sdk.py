@@ -198,6 +198,7 @@ def test_spans_are_sampled_per_trace() -> None:
         lambda t: t.gauge("g", 1, {"k": math.nan}),
         lambda t: t.gauge("g", 1, {"latency_ms": "fast"}),
         lambda t: t.gauge("g", 1, timestamp=dt.datetime(2026, 1, 1)),
+        lambda t: t.gauge("g", 1, timestamp=dt.datetime.now(dt.UTC) + dt.timedelta(days=2)),
         lambda t: t.event("e", {"nested": {"x": math.nan}}),
         lambda t: t.event("e", {"latency_ms": -5}),
         lambda t: t.event("e", {"obj": object()}),
@@ -222,10 +223,12 @@ def test_records_merge_global_tags_and_carry_severity() -> None:
     telemetry = client(exporter, service="checkout", tags={"region": "eu", "env": "prod"})
     when = dt.datetime(2026, 3, 1, 12, 30, tzinfo=dt.timezone(dt.timedelta(hours=2)))
     telemetry.counter("orders", 2, {"env": "canary"}, timestamp=when)
+    telemetry.gauge("old", 1, timestamp=dt.datetime(999, 1, 2, tzinfo=dt.UTC))
     telemetry.event("payment_failed", {"user_id": "u1"}, severity=Severity.ERROR, channel="user")
     telemetry.log("WARNING", "slow", {"attempt": 2})
     telemetry.close()
-    [metric] = exporter.records("metrics")
+    metric, old = exporter.records("metrics")
+    assert old["timestamp"] == "0999-01-02T00:00:00.000000Z"
     assert metric == {
         "timestamp": "2026-03-01T10:30:00.000000Z",
         "service": "checkout",
@@ -554,7 +557,9 @@ class Collector:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
+        )
         self.thread.start()
 
     def stop(self) -> None:

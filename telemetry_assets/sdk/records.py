@@ -42,12 +42,21 @@ class Record:
 
 
 def format_timestamp(when: dt.datetime | None = None) -> str:
-    """`YYYY-MM-DDTHH:MM:SS.ffffffZ` in UTC; naive datetimes are refused, not guessed."""
+    """`YYYY-MM-DDTHH:MM:SS.ffffffZ` in UTC; naive datetimes are refused, not guessed.
+
+    A timestamp two or more UTC days ahead of today is refused: whichever day the landing file
+    is named after, it would be quarantined as `future_timestamp` (a producer clock bug).
+    """
+    now = dt.datetime.now(dt.UTC)
     if when is None:
-        when = dt.datetime.now(dt.UTC)
+        when = now
     elif when.tzinfo is None or when.utcoffset() is None:
         raise ValueError(f"timestamp must be timezone-aware, got naive {when!r}")
-    return when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    utc = when.astimezone(dt.UTC)
+    if (utc.date() - now.date()).days >= 2:
+        raise ValueError(f"timestamp {utc.isoformat()} is 2 or more days in the future")
+    # isoformat, unlike strftime("%Y"), always writes four year digits.
+    return utc.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def check_name(what: str, value: object) -> str:
