@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from telemetry_assets.landing.files import FileFormat, classify
-from telemetry_assets.sdk import Severity, TelemetryClient, TelemetryConfig
+from telemetry_assets.sdk import Severity, TelemetryClient, TelemetryConfig, landing_export
 from telemetry_assets.sdk.buffer import RecordBuffer
 from telemetry_assets.sdk.example import main as example_main
 from telemetry_assets.sdk.exporters import ConsoleExporter
@@ -467,6 +467,45 @@ def test_landing_exporter_rolls_on_hour_size_and_age(tmp_path: Path) -> None:
     aged.tick()
     assert [p.name[:5] for p in landing_files(tmp_path / "aged")] == ["logs-"]
     assert sum(check_contract(p) for p in landing_files(tmp_path) if p.suffix == ".jsonl") == 3
+
+
+def test_landing_exporter_cuts_a_failed_write_back_to_whole_lines(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    exporter = LandingFileExporter(tmp_path, writer_id="w")
+    line = b'{"ts":"2026-03-01T10:00:00Z","service":"s","level":"INFO","message":"m"}'
+    assert exporter.export("logs", [line]) == 1
+    real_write = landing_export._write_all
+
+    def disk_full_halfway(fd: int, data: bytes) -> None:
+        real_write(fd, data[: len(data) // 2])
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(landing_export, "_write_all", disk_full_halfway)
+    assert exporter.export("logs", [line, line]) == 0
+    monkeypatch.undo()
+    assert exporter.export("logs", [line]) == 1
+    exporter.close()
+    [landed] = landing_files(tmp_path)
+    assert landed.read_bytes() == (line + b"\n") * 2
+
+
+def test_an_exporter_that_raises_counts_failed_and_the_thread_goes_on() -> None:
+    class Broken(MemoryExporter):
+        def export(self, kind: RecordKind, lines: Sequence[bytes]) -> int:
+            if kind == "events":
+                raise RuntimeError("exporter bug")
+            return super().export(kind, lines)
+
+    exporter = Broken()
+    telemetry = client(exporter, flush_interval_ms=5)
+    telemetry.event("lost")
+    telemetry.gauge("kept", 1)
+    telemetry.flush()
+    telemetry.gauge("kept", 2)
+    telemetry.close()
+    stats = telemetry.stats()
+    assert (stats.exported, stats.failed) == (2, 1) and conserved(telemetry)
 
 
 EXIT_SCRIPT = """

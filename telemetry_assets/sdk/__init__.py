@@ -50,6 +50,4 @@ from .client import TelemetryClient, TelemetryStats
 from .config import TelemetryConfig
 from .records import Severity
 
-Telemetry = TelemetryClient
-
-__all__ = ["Severity", "Telemetry", "TelemetryClient", "TelemetryConfig", "TelemetryStats"]
+__all__ = ["Severity", "TelemetryClient", "TelemetryConfig", "TelemetryStats"]

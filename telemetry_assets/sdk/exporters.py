@@ -36,6 +36,7 @@ class ConsoleExporter:
         self._stream = stream
 
     def export(self, kind: RecordKind, lines: Sequence[bytes]) -> int:
+        # Looked up per call: sys.stdout may be replaced after the client was built.
         stream = self._stream if self._stream is not None else sys.stdout
         stream.write("".join(f"{kind} {line.decode('utf-8')}\n" for line in lines))
         stream.flush()

@@ -111,7 +111,10 @@ class HttpExporter:
                 response.read()
                 return response.status, None, f"HTTP {response.status}"
         except urllib.error.HTTPError as exc:
-            text = exc.read(500).decode("utf-8", "replace")
+            try:
+                text = exc.read(500).decode("utf-8", "replace")
+            except (OSError, http.client.HTTPException):
+                text = "(no body)"
             return exc.code, _retry_after(exc.headers.get("Retry-After")), f"HTTP {exc.code} {text}"
         except (OSError, http.client.HTTPException) as exc:
             return None, None, f"{type(exc).__name__}: {exc}"

@@ -111,12 +111,16 @@ class LandingFileExporter:
     def _roll(self, kind: RecordKind) -> None:
         """Close the file and give it its landing name; the directory is fsync'd for the rename."""
         current = self._files.pop(kind)
-        os.close(current.fd)
-        if current.size == 0:
-            current.hidden.unlink(missing_ok=True)
-            return
-        os.rename(current.hidden, current.final)
-        _fsync_dir(self._dir)
+        try:
+            os.close(current.fd)
+            if current.size == 0:
+                current.hidden.unlink(missing_ok=True)
+                return
+            os.rename(current.hidden, current.final)
+            _fsync_dir(self._dir)
+        except OSError as exc:
+            # Its records are on disk already; a failed rename must not fail the next batch.
+            log.warning("telemetry: could not roll %s: %s", current.hidden, exc)
 
     def _cut_back(self, kind: RecordKind, current: _OpenFile) -> None:
         """Drop a partly written batch; if that fails too, leave the file under its hidden name."""
