@@ -253,6 +253,16 @@ def test_records_merge_global_tags_and_carry_severity() -> None:
     }
 
 
+def test_identical_records_get_distinct_timestamps_so_the_pipeline_keeps_them_all() -> None:
+    exporter = MemoryExporter()
+    telemetry = client(exporter)
+    for _ in range(2_000):
+        telemetry.counter("hits", tags={"route": "/"})
+    telemetry.close()
+    stamps = [r["timestamp"] for r in exporter.records("metrics")]
+    assert stamps == sorted(stamps) and len(set(stamps)) == 2_000
+
+
 # -- spans ---------------------------------------------------------------------------------
 
 

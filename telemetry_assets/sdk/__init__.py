@@ -37,6 +37,12 @@ logs are format D. Invalid input (empty names, NaN or infinite numbers, bools as
 datetimes, payloads that are not JSON, a negative latency) raises `ValueError` at the call, so
 the SDK never writes a record the pipeline would quarantine.
 
+Identity: the pipeline treats records with identical content as one record (that is how it
+absorbs retried requests). The client makes its own timestamps strictly increasing, so its
+records never collide; several processes of one service that record the same metric with the
+same tags should set a distinguishing global tag (e.g. `instance`), and a caller passing
+`timestamp=` explicitly owns that choice.
+
 Delivery: a bounded buffer (full = the record is dropped and counted, the caller never waits),
 a flush thread (every `flush_interval_ms` and at the high-water mark), and `stats()` accounting
 for every record. The HTTP exporter retries connection errors, 5xx and 429 with backoff and

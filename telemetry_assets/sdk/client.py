@@ -88,6 +88,7 @@ class TelemetryClient:
         # flush thread's batch to be delivered before it returns.
         self._export_lock = threading.Lock()
         self._recorded = self._sampled_out = self._exported = self._failed = 0
+        self._last_stamp = dt.datetime.min.replace(tzinfo=dt.UTC)
         self._closed = False
         self._stop = threading.Event()
         self._exporter: Exporter | None = None
@@ -146,7 +147,9 @@ class TelemetryClient:
     ) -> None:
         # `metric_kind` tells the pipeline how to aggregate: sum, last value or distribution.
         merged = {**self._tags, **check_tags(tags), "metric_kind": kind}
-        self._submit(metric_sample(name, value, self.config.service, merged, timestamp))
+        self._submit(
+            metric_sample(name, value, self.config.service, merged, self._stamp(timestamp))
+        )
 
     # -- events and logs -------------------------------------------------------------------
 
@@ -166,7 +169,7 @@ class TelemetryClient:
             **(payload or {}),
             "severity": _severity(severity).value,
         }
-        self._submit(event_record(channel, name, body, timestamp))
+        self._submit(event_record(channel, name, body, self._stamp(timestamp)))
 
     def log(
         self,
@@ -182,7 +185,9 @@ class TelemetryClient:
         if span is not None:
             merged.setdefault("trace_id", span.trace_id)
             merged.setdefault("span_id", span.span_id)
-        record = log_record(_severity(level), message, self.config.service, merged, timestamp)
+        record = log_record(
+            _severity(level), message, self.config.service, merged, self._stamp(timestamp)
+        )
         self._submit(record)
 
     # -- spans -----------------------------------------------------------------------------
@@ -236,6 +241,20 @@ class TelemetryClient:
         self._submit(event_record("trace", span.name, payload, span.start), keep=span.sampled)
 
     # -- buffering and flushing ------------------------------------------------------------
+
+    def _stamp(self, timestamp: dt.datetime | None) -> dt.datetime:
+        """The caller's timestamp, or now, made strictly increasing (1 µs steps) per client.
+
+        The pipeline treats records with the same content as one (retries are absorbed that
+        way), so two identical increments in the same microsecond would count once. Distinct
+        timestamps keep them apart within a process; see the package docstring for several.
+        """
+        if timestamp is not None:
+            return timestamp
+        with self._lock:
+            now = max(dt.datetime.now(dt.UTC), self._last_stamp + dt.timedelta(microseconds=1))
+            self._last_stamp = now
+            return now
 
     def _sample(self) -> bool:
         with self._lock:
