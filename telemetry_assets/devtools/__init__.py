@@ -1,0 +1,1 @@
+"""Developer tools (benchmarks, data generators): never imported by the code location."""
