@@ -1,0 +1,199 @@
+"""Incremental template miner: masked token sequences in, patterns with stable ids out.
+
+Messages are first grouped by their exact masked token sequence. A merge pass then looks, for
+every template length and token position, at templates that agree everywhere except at that
+position: when the position is already a wildcard in one of them, or holds at least
+`MIN_VARIANTS` different values that are not all capitalised words, the position is a variable
+and the templates become one pattern. Capitalised words (`GET`/`POST`, `Started`/`Stopped`)
+are kept apart because programs write them as part of the message text; values that callers
+choose (user names, hosts, keys) are usually lower case or carry digits, which masking already
+removed.
+
+A pattern keeps the id it was created with for its whole life: generalising its template or
+absorbing a younger pattern never renames it, and the younger pattern's id is retired.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from telemetry_assets.observability.log_masking import WILDCARD
+
+MIN_VARIANTS = 3
+_QUOTES_AND_BRACKETS = "\"'([{<"
+
+Tokens = tuple[str, ...]
+
+
+@dataclass
+class Pattern:
+    """One template and its lifetime statistics; `seq` orders patterns by creation so the
+    oldest one survives a merge."""
+
+    pattern_id: str
+    tokens: Tokens
+    count: int
+    first_seen: dt.datetime | None
+    seq: int
+
+
+def pattern_id_for(tokens: Tokens, taken: set[str]) -> str:
+    """Derived from the first template, not from a counter, so that ids do not depend on how
+    many other patterns exist; a clash with a live id gets a numbered suffix."""
+    digest = hashlib.blake2b(" ".join(tokens).encode("utf-8"), digest_size=8).hexdigest()
+    candidate, suffix = f"p{digest}", 1
+    while candidate in taken:
+        suffix += 1
+        candidate = f"p{digest}-{suffix}"
+    return candidate
+
+
+def fits(template: Tokens, tokens: Tokens) -> bool:
+    return len(template) == len(tokens) and all(
+        want == WILDCARD or want == got for want, got in zip(template, tokens, strict=True)
+    )
+
+
+def _is_capitalised(token: str) -> bool:
+    return token.lstrip(_QUOTES_AND_BRACKETS)[:1].isupper()
+
+
+def is_variable_position(values: Counter[str]) -> bool:
+    """Decides from the values seen at one position of otherwise identical templates."""
+    if any(WILDCARD in value for value in values):
+        return True
+    if len(values) < MIN_VARIANTS:
+        return False
+    return not all(_is_capitalised(value) for value in values)
+
+
+def _older(pattern: Pattern) -> tuple[int, str]:
+    return (pattern.seq, pattern.pattern_id)
+
+
+class TemplateMiner:
+    """Holds all live patterns; `mine` adds a batch of messages (a day) and returns the
+    pattern id of every distinct masked message of the batch."""
+
+    def __init__(self, patterns: Iterable[Pattern] = ()) -> None:
+        self.patterns: dict[str, Pattern] = {}
+        self._by_tokens: dict[Tokens, str] = {}
+        self._by_length: dict[int, set[str]] = defaultdict(set)
+        self._next_seq = 0
+        for pattern in sorted(patterns, key=_older):
+            self._add(pattern)
+
+    def _add(self, pattern: Pattern) -> None:
+        self.patterns[pattern.pattern_id] = pattern
+        self._by_tokens[pattern.tokens] = pattern.pattern_id
+        self._by_length[len(pattern.tokens)].add(pattern.pattern_id)
+        self._next_seq = max(self._next_seq, pattern.seq + 1)
+
+    def _remove(self, pattern: Pattern) -> None:
+        del self.patterns[pattern.pattern_id]
+        if self._by_tokens.get(pattern.tokens) == pattern.pattern_id:
+            del self._by_tokens[pattern.tokens]
+        self._by_length[len(pattern.tokens)].discard(pattern.pattern_id)
+
+    def _retemplate(self, pattern: Pattern, tokens: Tokens) -> None:
+        self._remove(pattern)
+        pattern.tokens = tokens
+        self._add(pattern)
+
+    def match(self, tokens: Tokens) -> str | None:
+        """The most specific live pattern that covers the tokens (fewest wildcards, then the
+        oldest), so a message keeps landing where yesterday's identical messages went."""
+        exact = self._by_tokens.get(tokens)
+        if exact is not None:
+            return exact
+        candidates = [
+            self.patterns[pattern_id]
+            for pattern_id in self._by_length.get(len(tokens), ())
+            if fits(self.patterns[pattern_id].tokens, tokens)
+        ]
+        if not candidates:
+            return None
+        best = min(candidates, key=lambda p: (p.tokens.count(WILDCARD), *_older(p)))
+        return best.pattern_id
+
+    def _create(self, tokens: Tokens, count: int, seen: dt.datetime | None) -> str:
+        pattern_id = pattern_id_for(tokens, set(self.patterns))
+        self._add(Pattern(pattern_id, tokens, count, seen, self._next_seq))
+        return pattern_id
+
+    def mine(
+        self,
+        batch: Sequence[tuple[Tokens, int, dt.datetime | None]],
+    ) -> dict[Tokens, str]:
+        """`batch` holds each distinct masked message once, with its count and earliest
+        timestamp, in the caller's deterministic order."""
+        assigned: dict[Tokens, str] = {}
+        touched_lengths: set[int] = set()
+        for tokens, count, seen in batch:
+            pattern_id = self.match(tokens)
+            if pattern_id is None:
+                pattern_id = self._create(tokens, count, seen)
+            else:
+                self._record(self.patterns[pattern_id], count, seen)
+            assigned[tokens] = pattern_id
+            touched_lengths.add(len(tokens))
+        retired = self._merge(touched_lengths)
+        return {tokens: _resolve(pattern_id, retired) for tokens, pattern_id in assigned.items()}
+
+    @staticmethod
+    def _record(pattern: Pattern, count: int, seen: dt.datetime | None) -> None:
+        pattern.count += count
+        if seen is not None and (pattern.first_seen is None or seen < pattern.first_seen):
+            pattern.first_seen = seen
+
+    def _merge(self, lengths: Iterable[int]) -> dict[str, str]:
+        """Runs to a fixed point per length: one merge can make templates that differed in two
+        positions differ in one."""
+        retired: dict[str, str] = {}
+        for length in sorted(lengths):
+            while self._merge_once(length, retired):
+                pass
+        return retired
+
+    def _merge_once(self, length: int, retired: dict[str, str]) -> bool:
+        for position in range(length):
+            groups: dict[Tokens, list[Pattern]] = defaultdict(list)
+            for pattern_id in sorted(self._by_length.get(length, ())):
+                pattern = self.patterns[pattern_id]
+                rest = pattern.tokens[:position] + pattern.tokens[position + 1 :]
+                groups[rest].append(pattern)
+            for rest, members in groups.items():
+                if len(members) > 1 and self._should_merge(rest, members, position):
+                    self._absorb(members, position, retired)
+                    return True
+        return False
+
+    @staticmethod
+    def _should_merge(rest: Tokens, members: list[Pattern], position: int) -> bool:
+        """A template made only of wildcards says nothing; merging on it would swallow every
+        message of that length."""
+        if all(token == WILDCARD for token in rest):
+            return False
+        values: Counter[str] = Counter()
+        for member in members:
+            values[member.tokens[position]] += member.count
+        return is_variable_position(values)
+
+    def _absorb(self, members: list[Pattern], position: int, retired: dict[str, str]) -> None:
+        survivor, *others = sorted(members, key=_older)
+        for other in others:
+            self._remove(other)
+            self._record(survivor, other.count, other.first_seen)
+            retired[other.pattern_id] = survivor.pattern_id
+        tokens = survivor.tokens
+        self._retemplate(survivor, (*tokens[:position], WILDCARD, *tokens[position + 1 :]))
+
+
+def _resolve(pattern_id: str, retired: dict[str, str]) -> str:
+    while pattern_id in retired:
+        pattern_id = retired[pattern_id]
+    return pattern_id
