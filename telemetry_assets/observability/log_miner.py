@@ -54,7 +54,7 @@ def pattern_id_for(tokens: Tokens, taken: set[str]) -> str:
 
 def fits(template: Tokens, tokens: Tokens) -> bool:
     return len(template) == len(tokens) and all(
-        want == WILDCARD or want == got for want, got in zip(template, tokens, strict=True)
+        want in (WILDCARD, got) for want, got in zip(template, tokens, strict=True)
     )
 
 

@@ -10,6 +10,8 @@ re-running a day from the same state gives the same result.
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
+from collections.abc import Sequence
 
 import polars as pl
 
@@ -172,3 +174,18 @@ def _per_pattern(per_key: pl.DataFrame, miner: TemplateMiner, known: set[str]) -
     return day.select(pl.col(name).cast(dtype) for name, dtype in PATTERN_SCHEMA.items()).sort(
         ["count", "pattern_id"], descending=[True, False]
     )
+
+
+def mine_messages(
+    messages: Sequence[str | None], state: pl.DataFrame | None = None
+) -> tuple[list[str], dict[str, str], pl.DataFrame]:
+    """The same miner for callers that need the pattern of every single message (benchmarks,
+    ad-hoc analysis) rather than per-pattern day rows; messages are taken in the given order.
+    Returns the pattern id per message, the template per pattern id and the new state."""
+    miner = miner_from_state(state)
+    tokens = [tokenize(message) for message in messages]
+    counts = Counter(tokens)
+    assigned = miner.mine([(t, counts[t], None) for t in dict.fromkeys(tokens)])
+    ids = [assigned[t] for t in tokens]
+    templates = {pid: template_text(miner.patterns[pid].tokens) for pid in dict.fromkeys(ids)}
+    return ids, templates, state_to_frame(miner)
