@@ -100,7 +100,7 @@ def test_ids_are_stable_across_days_through_a_parquet_state(tmp_path: Path) -> N
 
 def test_a_new_statement_on_day_two_is_the_only_new_pattern() -> None:
     _, state = mine_log_patterns(records(DAY_1, connection_messages(seed=1)))
-    day_2 = connection_messages(seed=2) + ["Cache warmed in 12 ms"]
+    day_2 = [*connection_messages(seed=2), "Cache warmed in 12 ms"]
     rows, _ = mine_log_patterns(records(DAY_2, day_2), state)
 
     new = rows.filter("is_new")

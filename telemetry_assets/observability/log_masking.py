@@ -14,6 +14,7 @@ EMPTY_TEMPLATE = "<empty>"
 
 MAX_MESSAGE_CHARS = 8192
 MAX_TOKENS = 128
+MAX_PIECE_CHARS = 200
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\ufffd]+")
 _WHOLE_MASKS: tuple[re.Pattern[str], ...] = tuple(
@@ -51,7 +52,13 @@ def clean_message(message: str | None) -> str:
 
 
 def _mask_piece(piece: str) -> str:
-    if _HAS_DIGIT.search(piece) or _PATH.match(piece) or piece.lower() in _LITERALS:
+    """A piece longer than any word (a blob, a base64 value) is data, not message text."""
+    if (
+        len(piece) > MAX_PIECE_CHARS
+        or _HAS_DIGIT.search(piece)
+        or _PATH.match(piece)
+        or piece.lower() in _LITERALS
+    ):
         return WILDCARD
     return piece
 

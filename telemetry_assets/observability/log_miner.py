@@ -18,12 +18,14 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 
 from telemetry_assets.observability.log_masking import WILDCARD
 
 MIN_VARIANTS = 3
+_HASH_MODULUS = (1 << 61) - 1
+_HASH_BASE = 1_000_003
 _QUOTES_AND_BRACKETS = "\"'([{<"
 
 Tokens = tuple[str, ...]
@@ -41,7 +43,7 @@ class Pattern:
     seq: int
 
 
-def pattern_id_for(tokens: Tokens, taken: set[str]) -> str:
+def pattern_id_for(tokens: Tokens, taken: Collection[str]) -> str:
     """Derived from the first template, not from a counter, so that ids do not depend on how
     many other patterns exist; a clash with a live id gets a numbered suffix."""
     digest = hashlib.blake2b(" ".join(tokens).encode("utf-8"), digest_size=8).hexdigest()
@@ -83,6 +85,8 @@ class TemplateMiner:
         self.patterns: dict[str, Pattern] = {}
         self._by_tokens: dict[Tokens, str] = {}
         self._by_length: dict[int, set[str]] = defaultdict(set)
+        self._general: dict[tuple[int, str], set[str]] = defaultdict(set)
+        self._hashes: dict[str, tuple[list[int], int]] = {}
         self._next_seq = 0
         for pattern in sorted(patterns, key=_older):
             self._add(pattern)
@@ -91,6 +95,9 @@ class TemplateMiner:
         self.patterns[pattern.pattern_id] = pattern
         self._by_tokens[pattern.tokens] = pattern.pattern_id
         self._by_length[len(pattern.tokens)].add(pattern.pattern_id)
+        self._hashes[pattern.pattern_id] = _position_hashes(pattern.tokens)
+        if WILDCARD in pattern.tokens:
+            self._general[_general_key(pattern.tokens)].add(pattern.pattern_id)
         self._next_seq = max(self._next_seq, pattern.seq + 1)
 
     def _remove(self, pattern: Pattern) -> None:
@@ -98,6 +105,8 @@ class TemplateMiner:
         if self._by_tokens.get(pattern.tokens) == pattern.pattern_id:
             del self._by_tokens[pattern.tokens]
         self._by_length[len(pattern.tokens)].discard(pattern.pattern_id)
+        del self._hashes[pattern.pattern_id]
+        self._general[_general_key(pattern.tokens)].discard(pattern.pattern_id)
 
     def _retemplate(self, pattern: Pattern, tokens: Tokens) -> None:
         self._remove(pattern)
@@ -110,9 +119,13 @@ class TemplateMiner:
         exact = self._by_tokens.get(tokens)
         if exact is not None:
             return exact
+        first = tokens[0] if tokens else WILDCARD
+        pattern_ids = self._general.get((len(tokens), first), set()) | self._general.get(
+            (len(tokens), WILDCARD), set()
+        )
         candidates = [
             self.patterns[pattern_id]
-            for pattern_id in self._by_length.get(len(tokens), ())
+            for pattern_id in pattern_ids
             if fits(self.patterns[pattern_id].tokens, tokens)
         ]
         if not candidates:
@@ -121,7 +134,7 @@ class TemplateMiner:
         return best.pattern_id
 
     def _create(self, tokens: Tokens, count: int, seen: dt.datetime | None) -> str:
-        pattern_id = pattern_id_for(tokens, set(self.patterns))
+        pattern_id = pattern_id_for(tokens, self.patterns.keys())
         self._add(Pattern(pattern_id, tokens, count, seen, self._next_seq))
         return pattern_id
 
@@ -151,26 +164,44 @@ class TemplateMiner:
             pattern.first_seen = seen
 
     def _merge(self, lengths: Iterable[int]) -> dict[str, str]:
-        """Runs to a fixed point per length: one merge can make templates that differed in two
-        positions differ in one."""
+        """Sweeps every position until nothing changes: one merge can make templates that
+        differed in two positions differ in one."""
         retired: dict[str, str] = {}
         for length in sorted(lengths):
-            while self._merge_once(length, retired):
-                pass
+            changed = True
+            while changed:
+                changed = False
+                for position in range(length):
+                    changed |= self._merge_at(length, position, retired)
         return retired
 
-    def _merge_once(self, length: int, retired: dict[str, str]) -> bool:
-        for position in range(length):
-            groups: dict[Tokens, list[Pattern]] = defaultdict(list)
-            for pattern_id in sorted(self._by_length.get(length, ())):
-                pattern = self.patterns[pattern_id]
-                rest = pattern.tokens[:position] + pattern.tokens[position + 1 :]
-                groups[rest].append(pattern)
-            for rest, members in groups.items():
-                if len(members) > 1 and self._should_merge(rest, members, position):
-                    self._absorb(members, position, retired)
-                    return True
-        return False
+    def _merge_at(self, length: int, position: int, retired: dict[str, str]) -> bool:
+        """Each pattern falls in exactly one group per position, so all groups of one
+        position can be merged in the same step."""
+        merged = False
+        for rest, members in self._groups_without(length, position).items():
+            if len(members) > 1 and self._should_merge(rest, members, position):
+                self._absorb(members, position, retired)
+                merged = True
+        return merged
+
+    def _groups_without(self, length: int, position: int) -> dict[Tokens, list[Pattern]]:
+        """Groups by a cheap hash of the other positions first and builds the exact key only
+        for patterns that share a hash, which keeps the sweep linear in practice."""
+        by_hash: dict[int, list[Pattern]] = defaultdict(list)
+        weight = pow(_HASH_BASE, position, _HASH_MODULUS)
+        for pattern_id in sorted(self._by_length.get(length, ())):
+            pattern = self.patterns[pattern_id]
+            token_hashes, total = self._hashes[pattern_id]
+            by_hash[(total - token_hashes[position] * weight) % _HASH_MODULUS].append(pattern)
+        groups: dict[Tokens, list[Pattern]] = defaultdict(list)
+        for candidates in by_hash.values():
+            if len(candidates) > 1:
+                for pattern in candidates:
+                    groups[pattern.tokens[:position] + pattern.tokens[position + 1 :]].append(
+                        pattern
+                    )
+        return groups
 
     @staticmethod
     def _should_merge(rest: Tokens, members: list[Pattern], position: int) -> bool:
@@ -191,6 +222,19 @@ class TemplateMiner:
             retired[other.pattern_id] = survivor.pattern_id
         tokens = survivor.tokens
         self._retemplate(survivor, (*tokens[:position], WILDCARD, *tokens[position + 1 :]))
+
+
+def _general_key(tokens: Tokens) -> tuple[int, str]:
+    return (len(tokens), tokens[0] if tokens else WILDCARD)
+
+
+def _position_hashes(tokens: Tokens) -> tuple[list[int], int]:
+    """Token hashes and their polynomial sum: removing one position from the sum is O(1)."""
+    token_hashes = [hash(token) % _HASH_MODULUS for token in tokens]
+    total = 0
+    for token_hash in reversed(token_hashes):
+        total = (total * _HASH_BASE + token_hash) % _HASH_MODULUS
+    return token_hashes, total
 
 
 def _resolve(pattern_id: str, retired: dict[str, str]) -> str:
