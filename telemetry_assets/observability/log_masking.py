@@ -34,7 +34,7 @@ _WHOLE_MASKS: tuple[re.Pattern[str], ...] = tuple(
         r"(?<![\w.-])(?:[a-z0-9-]+\.){2,}[a-z]{2,6}(?![\w.-])",
     )
 )
-_PIECE_SPLIT = re.compile(r"([=:,;()\[\]{}<>\"'|])")
+_PIECE_SPLIT = re.compile(r"([=:,;()\[\]{}<>\"'|]|\.{2,})")
 _HAS_DIGIT = re.compile(r"\d")
 _PATH = re.compile(r"^(?:[A-Za-z]:\\|\\\\|~?/)[^\s]*[/\\][^\s]*$")
 _LITERALS = frozenset({"true", "false", "null"})

@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections import Counter, defaultdict
+import re
+from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 
@@ -27,6 +28,7 @@ MIN_VARIANTS = 3
 _HASH_MODULUS = (1 << 61) - 1
 _HASH_BASE = 1_000_003
 _QUOTES_AND_BRACKETS = "\"'([{<"
+_KEY_END = re.compile(r"[=:([{]")
 
 Tokens = tuple[str, ...]
 
@@ -64,9 +66,15 @@ def _is_capitalised(token: str) -> bool:
     return token.lstrip(_QUOTES_AND_BRACKETS)[:1].isupper()
 
 
-def is_variable_position(values: Counter[str]) -> bool:
+def _key_of(token: str) -> str:
+    return _KEY_END.split(token, maxsplit=1)[0]
+
+
+def is_variable_position(values: set[str]) -> bool:
     """Decides from the values seen at one position of otherwise identical templates."""
-    if any(WILDCARD in value for value in values):
+    if WILDCARD in values:
+        return True
+    if any(WILDCARD in value for value in values) and len({_key_of(v) for v in values}) == 1:
         return True
     if len(values) < MIN_VARIANTS:
         return False
@@ -209,10 +217,7 @@ class TemplateMiner:
         message of that length."""
         if all(token == WILDCARD for token in rest):
             return False
-        values: Counter[str] = Counter()
-        for member in members:
-            values[member.tokens[position]] += member.count
-        return is_variable_position(values)
+        return is_variable_position({member.tokens[position] for member in members})
 
     def _absorb(self, members: list[Pattern], position: int, retired: dict[str, str]) -> None:
         survivor, *others = sorted(members, key=_older)
