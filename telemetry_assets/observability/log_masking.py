@@ -21,6 +21,7 @@ _WHOLE_MASKS: tuple[re.Pattern[str], ...] = tuple(
     re.compile(pattern)
     for pattern in (
         r"\b[a-zA-Z][\w+.-]*://[^\s\"'<>]+",
+        r"(?<=[=:])\"[^\"]*\"",
         r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b",
         r"\b\d{4}[-/.]\d{1,2}[-/.]\d{1,2}(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?"
         r"(?:Z|[+-]\d{2}:?\d{2})?)?",

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from telemetry_assets.observability.log_masking import WILDCARD
 
 MIN_VARIANTS = 3
+MIN_VARIANTS_BESIDE_ONE_WORD = 8
 _HASH_MODULUS = (1 << 61) - 1
 _HASH_BASE = 1_000_003
 _QUOTES_AND_BRACKETS = "\"'([{<"
@@ -104,7 +105,7 @@ class TemplateMiner:
         self._by_tokens[pattern.tokens] = pattern.pattern_id
         self._by_length[len(pattern.tokens)].add(pattern.pattern_id)
         self._hashes[pattern.pattern_id] = _position_hashes(pattern.tokens)
-        if WILDCARD in pattern.tokens:
+        if WILDCARD in pattern.tokens and not _all_wildcards(pattern.tokens):
             self._general[_general_key(pattern.tokens)].add(pattern.pattern_id)
         self._next_seq = max(self._next_seq, pattern.seq + 1)
 
@@ -213,9 +214,11 @@ class TemplateMiner:
 
     @staticmethod
     def _should_merge(rest: Tokens, members: list[Pattern], position: int) -> bool:
-        """A template made only of wildcards says nothing; merging on it would swallow every
-        message of that length."""
-        if all(token == WILDCARD for token in rest):
+        """A template needs words to stand on: with no word left it would swallow every
+        message of its length, and with one word it takes many variants to tell a variable
+        from a family of short messages (`X started`, `Y started`)."""
+        words = sum(token != WILDCARD for token in rest)
+        if words == 0 or (words == 1 and len(members) < MIN_VARIANTS_BESIDE_ONE_WORD):
             return False
         return is_variable_position({member.tokens[position] for member in members})
 
@@ -227,6 +230,10 @@ class TemplateMiner:
             retired[other.pattern_id] = survivor.pattern_id
         tokens = survivor.tokens
         self._retemplate(survivor, (*tokens[:position], WILDCARD, *tokens[position + 1 :]))
+
+
+def _all_wildcards(tokens: Tokens) -> bool:
+    return all(token == WILDCARD for token in tokens)
 
 
 def _general_key(tokens: Tokens) -> tuple[int, str]:
