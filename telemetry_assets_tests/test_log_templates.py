@@ -20,6 +20,7 @@ from telemetry_assets.observability.log_masking import EMPTY_TEMPLATE, MAX_TOKEN
 from telemetry_assets.observability.log_templates import (
     PATTERN_SCHEMA,
     STATE_SCHEMA,
+    empty_state,
     mine_log_patterns,
     mine_messages,
 )
@@ -127,6 +128,12 @@ def test_a_pattern_keeps_its_id_when_its_template_is_generalised_later() -> None
     assert (row["pattern_id"], row["template"]) == (alice_id, "Invalid user <*> from <*>")
     assert row["is_new"] is False
     assert row["first_seen"] == DAY_1
+
+
+def test_the_first_day_may_start_from_an_empty_state() -> None:
+    frame = records(DAY_1, connection_messages(seed=1))
+
+    assert mine_log_patterns(frame, empty_state())[0].equals(mine_log_patterns(frame)[0])
 
 
 def test_same_input_gives_the_same_result_whatever_the_row_order() -> None:

@@ -9,9 +9,9 @@ re-running a day from the same state gives the same result.
 
 from __future__ import annotations
 
-import datetime as dt
 from collections import Counter
 from collections.abc import Sequence
+from typing import Any
 
 import polars as pl
 
@@ -72,17 +72,21 @@ def state_to_frame(miner: TemplateMiner) -> pl.DataFrame:
 
 
 def miner_from_state(state: pl.DataFrame | None) -> TemplateMiner:
+    """Accepts the frame as read back from Parquet (any column order, compatible types)."""
     if state is None or state.is_empty():
         return TemplateMiner()
     state = state.select(pl.col(name).cast(dtype) for name, dtype in STATE_SCHEMA.items())
-    return TemplateMiner(
-        Pattern(row["pattern_id"], _tokens_from_state(row["template"]), *_stats(row))
-        for row in state.iter_rows(named=True)
+    return TemplateMiner(_pattern(row) for row in state.iter_rows(named=True))
+
+
+def _pattern(row: dict[str, Any]) -> Pattern:
+    return Pattern(
+        pattern_id=row["pattern_id"],
+        tokens=_tokens_from_state(row["template"] or ""),
+        count=row["count"] or 0,
+        first_seen=row["first_seen"],
+        seq=row["seq"] or 0,
     )
-
-
-def _stats(row: dict[str, object]) -> tuple[int, dt.datetime | None, int]:
-    return int(row["count"] or 0), row["first_seen"], int(row["seq"] or 0)  # type: ignore[arg-type]
 
 
 def _utc(column: pl.Series) -> pl.Expr:
