@@ -9,7 +9,7 @@ DEMO_LAST := 2025-03-07
 
 export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
 
-.PHONY: setup home browser demo test test-fast lint typecheck format validate dev bench clean
+.PHONY: setup home browser demo test test-fast lint typecheck format validate dev bench bench-logs clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -72,6 +72,12 @@ dev: setup home
 # pipeline against a plain DuckDB SQL job and a read-the-bytes floor; see README.
 bench: setup home
 	$(BIN)/python -m telemetry_assets.devtools.benchmark.run --out data/bench $(BENCH_ARGS)
+
+# Log template miner on the Loghub-2k pack (one configuration, 16 systems): grouping accuracy per
+# system and on average; predictions land in data/bench/loghub/<System>.csv. See README.
+LOGHUB_DATA ?= ../shared/benchmarks/loghub2k
+bench-logs: setup
+	$(BIN)/python -m telemetry_assets.devtools.loghub_bench --data $(LOGHUB_DATA) --out data/bench/loghub
 
 clean:
 	rm -rf data/warehouse data/reports data/dagster_home
