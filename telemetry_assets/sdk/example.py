@@ -16,12 +16,17 @@ from . import TelemetryClient, TelemetryConfig
 
 
 def _config(args: argparse.Namespace) -> TelemetryConfig:
-    common = {"service": "sdk-example", "tags": {"env": "example"}}
+    service = "sdk-example"
+    tags: dict[str, str | int | float | bool] = {"env": "example"}
     if args.url:
-        return TelemetryConfig(exporter="http", http_url=args.url, http_token=args.token, **common)
+        return TelemetryConfig(
+            exporter="http", http_url=args.url, http_token=args.token, service=service, tags=tags
+        )
     if args.landing:
-        return TelemetryConfig(exporter="landing", landing_dir=args.landing, **common)
-    return TelemetryConfig(exporter="console", **common)
+        return TelemetryConfig(
+            exporter="landing", landing_dir=args.landing, service=service, tags=tags
+        )
+    return TelemetryConfig(exporter="console", service=service, tags=tags)
 
 
 def main(argv: list[str] | None = None) -> int:
