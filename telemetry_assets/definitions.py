@@ -8,6 +8,7 @@ from telemetry_assets.defs.ingest.assets import ingest_assets
 from telemetry_assets.defs.ingest.checks import ingest_checks
 from telemetry_assets.defs.metrics.assets import metric_assets
 from telemetry_assets.defs.metrics.checks import metric_checks
+from telemetry_assets.defs.observability.assets import observability_assets, observability_checks
 from telemetry_assets.defs.reports.assets import report_assets
 from telemetry_assets.defs.resources import (
     AlertPolicy,
@@ -24,8 +25,8 @@ from telemetry_assets.schemas.gate import require_validation
 # A gate that pandera was told to skip would accept every record: refuse to load instead.
 require_validation()
 
-ASSETS = [*ingest_assets, *metric_assets, *report_assets]
-CHECKS = [*ingest_checks, *metric_checks, *schema_checks(ASSETS)]
+ASSETS = [*ingest_assets, *metric_assets, *observability_assets, *report_assets]
+CHECKS = [*ingest_checks, *metric_checks, *observability_checks, *schema_checks(ASSETS)]
 
 # In-process: every step shares one process, so a run pays Python/Polars start-up once instead
 # of once per step (seconds each with the multiprocess executor). Parallelism lives inside the

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 import pandera.polars as pa
 import polars as pl
 
+from telemetry_assets.observability.log_templates import PATTERN_SCHEMA, STATE_SCHEMA
+
 UTC_MICROS = pl.Datetime("us", "UTC")
 
 
@@ -215,6 +217,21 @@ ALERTS = Table(
     key=("date", "hour", "service", "metric"),
 )
 
+# --- observability tables (DESIGN §6) ---
+
+LOG_PATTERNS = Table(
+    "log_patterns",
+    pl.Schema({"date": pl.Date(), **PATTERN_SCHEMA}),
+    key=("date", "pattern_id"),
+)
+
+# Internal: the template miner's state after each day, so pattern ids stay stable across days.
+LOG_PATTERN_STATE = Table(
+    "log_pattern_state",
+    pl.Schema({"date": pl.Date(), **STATE_SCHEMA}),
+    key=("date", "pattern_id"),
+)
+
 # The registry: every warehouse table by name (assets that write a table are named after it).
 TABLES: dict[str, Table] = {
     table.name: table
@@ -231,5 +248,7 @@ TABLES: dict[str, Table] = {
         LATENCY_BY_SERVICE,
         SERVICE_HEALTH,
         ALERTS,
+        LOG_PATTERNS,
+        LOG_PATTERN_STATE,
     )
 }
