@@ -124,6 +124,9 @@ def test_metrics_text_and_png(built):
         "p95",
         "p99",
         "api",
+        "landing bytes",
+        "warehouse Parquet",
+        "  events ",
     ):
         assert needle in text
     png = (day / "feature_usage.png").read_bytes()

@@ -1,4 +1,5 @@
-"""Print where the tables, reports and dashboard are (the last thing `make demo` shows)."""
+"""Print where the tables, reports and dashboard are, and how much room they take against the
+landing files (the last thing `make demo` shows)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ import sys
 
 import polars as pl
 
-from telemetry_assets import settings
+from telemetry_assets import settings, storage_size
+from telemetry_assets.landing.files import scan_landing
 from telemetry_assets.schemas.tables import EVENTS, INGEST_STATS, QUARANTINE
 
 
@@ -27,6 +29,10 @@ def main() -> int:
         "query them with any Parquet reader, e.g. duckdb: "
         f"select * from '{root}/events/*/*.parquet'"
     )
+    landing_root = settings.resolve_dir(settings.env_value(settings.LANDING_DIR))
+    if landing_root.is_dir():
+        landing = storage_size.landing_bytes(scan_landing(landing_root).files)
+        print("\n".join(storage_size.size_lines(landing, storage_size.warehouse_bytes(root))))
     reports = settings.resolve_dir(settings.env_value(settings.REPORTS_DIR))
     days = sorted(reports.glob("date=*/report.html"))
     if days:

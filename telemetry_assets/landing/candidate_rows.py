@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import gc
 import hashlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -38,6 +38,14 @@ DENSE = (*STRING_FIELDS, "latency_type", "latency_ms", *KEY_FIELDS, "payload", "
 NUMBER = JsonType.NUMBER.value
 
 TypeTags = Mapping[str, str | None]
+# Every format maps onto a v1 envelope of these types (format A as written, B-D by mapping).
+ENVELOPE_TYPES: dict[str, str | None] = {
+    "schema_version_type": JsonType.STRING.value,
+    "channel_type": JsonType.STRING.value,
+    "event_type": JsonType.STRING.value,
+    "timestamp_type": JsonType.STRING.value,
+    "payload_type": JsonType.OBJECT.value,
+}
 
 
 class RecordError(RuntimeError):
@@ -168,3 +176,21 @@ def json_objects(rows: CandidateRows) -> Iterator[tuple[int, dict[str, Any]]]:
             yield number, value
         else:
             rows.failed(Reason.INVALID_JSON, f"a JSON {json_type(value)}, not an object")
+
+
+def decode_objects(
+    fmt: FileFormat,
+    lines: FileLines,
+    type_defaults: TypeTags,
+    map_object: Callable[[CandidateRows, dict[str, Any]], None],
+) -> pl.DataFrame:
+    """Candidate rows of a JSON Lines format whose objects `map_object` maps one by one; an
+    exception while mapping is a reader bug, reported with its line."""
+    rows = CandidateRows(fmt, lines, type_defaults)
+    with no_cyclic_gc():
+        for number, obj in json_objects(rows):
+            try:
+                map_object(rows, obj)
+            except Exception as error:
+                raise RecordError(number, error) from error
+    return rows.frame()

@@ -15,6 +15,7 @@ import msgspec
 import polars as pl
 
 from telemetry_assets.landing.candidate_rows import (
+    ENVELOPE_TYPES,
     CandidateRows,
     RecordError,
     json_objects,
@@ -23,16 +24,9 @@ from telemetry_assets.landing.candidate_rows import (
 from telemetry_assets.landing.files import FileFormat
 from telemetry_assets.landing.json_values import ABSENT, canonical_json, json_type, parse_line
 from telemetry_assets.landing.lines import FileLines
-from telemetry_assets.schemas.candidates import JsonType
 
 ENVELOPE_KEYS = ("schema_version", "channel", "event", "timestamp", "payload")
-TYPE_DEFAULTS = {
-    "schema_version_type": JsonType.STRING.value,
-    "channel_type": JsonType.STRING.value,
-    "event_type": JsonType.STRING.value,
-    "timestamp_type": JsonType.STRING.value,
-    "payload_type": JsonType.OBJECT.value,
-}
+TYPE_DEFAULTS = ENVELOPE_TYPES
 # A float with a positive exponent as msgspec writes it (or string content that looks like one).
 POSITIVE_EXPONENT = r"[:,\[]-?\d+(?:\.\d+)?e\d+[,}\]]"
 _SORTED_ENCODE = msgspec.json.Encoder(order="sorted").encode

@@ -12,12 +12,7 @@ from typing import Any
 
 import polars as pl
 
-from telemetry_assets.landing.candidate_rows import (
-    CandidateRows,
-    RecordError,
-    json_objects,
-    no_cyclic_gc,
-)
+from telemetry_assets.landing.candidate_rows import ENVELOPE_TYPES, CandidateRows, decode_objects
 from telemetry_assets.landing.files import FileFormat
 from telemetry_assets.landing.json_values import ABSENT, json_type
 from telemetry_assets.landing.lines import FileLines
@@ -26,11 +21,7 @@ from telemetry_assets.schemas.versions import V1
 
 LEVEL_ALIASES = {"WARN": "WARNING", "FATAL": "CRITICAL"}
 TYPE_DEFAULTS = {
-    "schema_version_type": JsonType.STRING.value,
-    "channel_type": JsonType.STRING.value,
-    "event_type": JsonType.STRING.value,
-    "timestamp_type": JsonType.STRING.value,
-    "payload_type": JsonType.OBJECT.value,
+    **ENVELOPE_TYPES,
     "service_type": JsonType.STRING.value,
     "message_type": JsonType.STRING.value,
     "context_type": JsonType.ABSENT.value,
@@ -74,11 +65,4 @@ def _map_record(rows: CandidateRows, obj: dict[str, Any]) -> None:
 
 def decode_log_records(lines: FileLines) -> pl.DataFrame:
     """Candidate rows of log records, one per record, in line order."""
-    rows = CandidateRows(FileFormat.LOGS, lines, TYPE_DEFAULTS)
-    with no_cyclic_gc():
-        for number, obj in json_objects(rows):
-            try:
-                _map_record(rows, obj)
-            except Exception as error:
-                raise RecordError(number, error) from error
-    return rows.frame()
+    return decode_objects(FileFormat.LOGS, lines, TYPE_DEFAULTS, _map_record)

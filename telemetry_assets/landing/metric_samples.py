@@ -11,12 +11,7 @@ from typing import Any
 
 import polars as pl
 
-from telemetry_assets.landing.candidate_rows import (
-    CandidateRows,
-    RecordError,
-    json_objects,
-    no_cyclic_gc,
-)
+from telemetry_assets.landing.candidate_rows import ENVELOPE_TYPES, CandidateRows, decode_objects
 from telemetry_assets.landing.files import FileFormat
 from telemetry_assets.landing.json_values import ABSENT, json_type
 from telemetry_assets.landing.lines import FileLines
@@ -24,11 +19,7 @@ from telemetry_assets.schemas.candidates import JsonType
 from telemetry_assets.schemas.versions import V1
 
 TYPE_DEFAULTS = {
-    "schema_version_type": JsonType.STRING.value,
-    "channel_type": JsonType.STRING.value,
-    "event_type": JsonType.STRING.value,
-    "timestamp_type": JsonType.STRING.value,
-    "payload_type": JsonType.OBJECT.value,
+    **ENVELOPE_TYPES,
     "service_type": JsonType.STRING.value,
     "value_type": JsonType.NUMBER.value,
     "tags_type": JsonType.ABSENT.value,
@@ -66,11 +57,4 @@ def _map_sample(rows: CandidateRows, obj: dict[str, Any]) -> None:
 
 def decode_metric_samples(lines: FileLines) -> pl.DataFrame:
     """Candidate rows of metric samples, one per record, in line order."""
-    rows = CandidateRows(FileFormat.METRICS, lines, TYPE_DEFAULTS)
-    with no_cyclic_gc():
-        for number, obj in json_objects(rows):
-            try:
-                _map_sample(rows, obj)
-            except Exception as error:
-                raise RecordError(number, error) from error
-    return rows.frame()
+    return decode_objects(FileFormat.METRICS, lines, TYPE_DEFAULTS, _map_sample)

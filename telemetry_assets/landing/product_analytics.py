@@ -13,7 +13,7 @@ from typing import Any
 
 import polars as pl
 
-from telemetry_assets.landing.candidate_rows import CandidateRows, RecordError
+from telemetry_assets.landing.candidate_rows import ENVELOPE_TYPES, CandidateRows, RecordError
 from telemetry_assets.landing.files import FileFormat
 from telemetry_assets.landing.lines import FileLines
 from telemetry_assets.schemas.candidates import JsonType
@@ -21,13 +21,7 @@ from telemetry_assets.schemas.reasons import Reason
 from telemetry_assets.schemas.versions import V1
 
 DEFAULT_EVENT = "feature_used"
-TYPE_DEFAULTS = {
-    "schema_version_type": JsonType.STRING.value,
-    "channel_type": JsonType.STRING.value,
-    "event_type": JsonType.STRING.value,
-    "timestamp_type": JsonType.STRING.value,
-    "payload_type": JsonType.OBJECT.value,
-}
+TYPE_DEFAULTS = ENVELOPE_TYPES
 _DECIMAL = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)")
 
 # Lines may exceed 1 MiB, so one cell may too; the csv module's default cap (128 KiB) would

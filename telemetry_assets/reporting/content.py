@@ -46,7 +46,9 @@ def _plain(value: object) -> str:
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(value))
 
 
-def metrics_text(day: dt.date, t: Tables, png_note: str | None) -> str:
+def metrics_text(
+    day: dt.date, t: Tables, png_note: str | None, storage: list[str] | None = None
+) -> str:
     lines = [f"Telemetry report {day.isoformat()} (UTC)", ""]
     for label, column in (
         ("records read", "records_read"),
@@ -74,6 +76,9 @@ def metrics_text(day: dt.date, t: Tables, png_note: str | None) -> str:
             f"  {_plain(row['service']):<22}"
             + "".join(f"{_number(row[p]):>10}" for p in ("p50", "p95", "p99"))
         )
+    if storage:
+        lines += ["", "storage (landing files of the day, warehouse partitions of the day)"]
+        lines += storage
     if png_note:
         lines += ["", png_note]
     return "\n".join(lines) + "\n"

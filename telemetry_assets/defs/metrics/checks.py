@@ -22,28 +22,22 @@ from telemetry_assets.defs.metrics.assets import (
 )
 from telemetry_assets.defs.partitions import daily_partitions, days_in_run
 from telemetry_assets.defs.resources import Warehouse
-from telemetry_assets.schemas.tables import (
-    ACTIVE_USERS,
-    EVENT_COUNTS,
-    EVENTS,
-    FEATURE_USAGE,
-    LATENCY_BY_FEATURE,
-    LATENCY_BY_SERVICE,
-    SERVICE_HEALTH,
-    Table,
-)
+from telemetry_assets.defs.schema_checks import table_of
+from telemetry_assets.schemas.tables import EVENT_COUNTS, EVENTS
 
 EXAMPLES = 5
 
 
 def frame_check(
     asset: dg.AssetsDefinition,
-    table: Table,
     name: str,
     description: str,
     violations: Callable[[pl.LazyFrame], pl.LazyFrame],
 ) -> dg.AssetChecksDefinition:
-    """A check that passes when `violations` finds no rows in the table's days of the run."""
+    """A check that passes when `violations` finds no rows in the asset's table, days of the run."""
+    table = table_of(asset)
+    if table is None:
+        raise ValueError(f"{asset.key.to_user_string()} writes no warehouse table")
 
     @dg.asset_check(
         asset=asset,
@@ -102,14 +96,12 @@ metric_checks = [
     event_counts_match_events,
     frame_check(
         active_users,
-        ACTIVE_USERS,
         "active_users_nested",
         "dau <= wau <= mau wherever the windows are defined.",
         lambda f: f.filter((pl.col("dau") > pl.col("wau")) | (pl.col("wau") > pl.col("mau"))),
     ),
     frame_check(
         feature_usage,
-        FEATURE_USAGE,
         "feature_users_within_events",
         "A feature cannot have more distinct users than events.",
         lambda f: f.filter(pl.col("users") > pl.col("events")),
@@ -117,15 +109,10 @@ metric_checks = [
     *(
         frame_check(
             asset,
-            table,
-            f"{table.name}_percentiles_ordered",
+            f"{asset.key.path[-1]}_percentiles_ordered",
             "p50 <= p95 <= p99 (<= max where the table has it).",
             _unordered_percentiles,
         )
-        for asset, table in (
-            (latency_by_feature, LATENCY_BY_FEATURE),
-            (latency_by_service, LATENCY_BY_SERVICE),
-            (service_health, SERVICE_HEALTH),
-        )
+        for asset in (latency_by_feature, latency_by_service, service_health)
     ),
 ]

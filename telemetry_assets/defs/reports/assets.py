@@ -11,7 +11,7 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
-from telemetry_assets import warehouse
+from telemetry_assets import storage_size, warehouse
 from telemetry_assets.defs.ingest.assets import ingest_stats, quarantine
 from telemetry_assets.defs.metrics.assets import (
     active_users,
@@ -23,7 +23,7 @@ from telemetry_assets.defs.metrics.assets import (
     service_health,
 )
 from telemetry_assets.defs.partitions import daily_asset, days_in_run, trailing_days
-from telemetry_assets.defs.resources import ReportsStore, Warehouse
+from telemetry_assets.defs.resources import LandingZone, ReportsStore, Warehouse
 from telemetry_assets.reporting import content, images
 from telemetry_assets.schemas.tables import (
     ACTIVE_USERS,
@@ -83,11 +83,15 @@ def load_tables(root: Path, days: list[dt.date]) -> content.Tables:
     deps=REPORT_INPUTS,
 )
 def daily_report(
-    context: dg.AssetExecutionContext, warehouse_store: Warehouse, reports: ReportsStore
+    context: dg.AssetExecutionContext,
+    landing: LandingZone,
+    warehouse_store: Warehouse,
+    reports: ReportsStore,
 ) -> dg.MaterializeResult:
     """report.html, metrics.txt and feature_usage.png for each day of the run."""
     source, target = warehouse_store.root(), reports.root()
     days = days_in_run(context)
+    scan = landing.scan()
     tables = {day: load_tables(source, [day]) for day in days}
     figures = {day: content.daily_figures(t) for day, t in tables.items()}
     png_note = images.export_png(
@@ -100,7 +104,11 @@ def daily_report(
         context.log.warning(png_note)
     texts = {}
     for day in days:
-        texts[day] = content.metrics_text(day, tables[day], png_note)
+        storage = storage_size.size_lines(
+            storage_size.landing_bytes(scan.for_days({day})),
+            storage_size.warehouse_bytes(source, [day]),
+        )
+        texts[day] = content.metrics_text(day, tables[day], png_note, storage)
         warehouse.write_bytes_atomic(day_dir(target, day) / "metrics.txt", texts[day].encode())
         page = content.daily_page(day, tables[day], figures[day], png_note)
         warehouse.write_bytes_atomic(day_dir(target, day) / "report.html", page.encode())
