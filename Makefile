@@ -9,15 +9,20 @@ DEMO_LAST := 2025-03-07
 
 export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
 
-.PHONY: setup home browser demo test test-fast lint typecheck format validate dev bench bench-logs clean
+.PHONY: setup lock home browser demo test test-fast lint typecheck format validate dev bench bench-logs clean
 
-$(STAMP): pyproject.toml
+# requirements.lock pins every transitive dependency, so a fresh machine installs exactly the
+# versions the tests ran with; `make lock` writes it again from pyproject.toml.
+$(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev]'
 	touch $(STAMP)
 
 setup: $(STAMP)
+
+lock: setup
+	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 -o requirements.lock -q
 
 # Dagster refuses a DAGSTER_HOME that does not exist; an empty dagster.yaml keeps it quiet.
 $(DAGSTER_HOME)/dagster.yaml:
