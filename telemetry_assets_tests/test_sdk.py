@@ -32,7 +32,6 @@ REPO = Path(__file__).resolve().parents[1]
 # No flush-thread interference: tests decide when records are exported.
 NEVER_MS = 3_600_000
 TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z")
-LOGS_NAME = re.compile(r"logs-\d{4}-\d{2}-\d{2}T\d{2}.*\.jsonl")
 
 
 class MemoryExporter:
@@ -397,10 +396,7 @@ def check_contract(path: Path) -> int:
     """Check a landing file's name and every line against DESIGN §4; return the line count."""
     name = path.name
     fmt = classify(name)
-    if name.startswith("logs-"):
-        assert LOGS_NAME.fullmatch(name) and fmt is None  # files.py does not read logs yet
-    else:
-        assert fmt is not None and fmt[0] in (FileFormat.EVENTS, FileFormat.METRICS), name
+    assert fmt is not None and fmt[0] in (FileFormat.EVENTS, FileFormat.METRICS, FileFormat.LOGS)
     raw = path.read_bytes()
     assert raw.endswith(b"\n")
     lines = raw.decode("utf-8").split("\n")[:-1]
