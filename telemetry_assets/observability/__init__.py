@@ -1,0 +1,1 @@
+"""Observability models over the warehouse's series: pure functions, usable outside Dagster."""
