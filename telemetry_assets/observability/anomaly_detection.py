@@ -8,7 +8,9 @@ configuration can only serve them all if the score is relative to each series' o
   a few lengths) to its nearest neighbour among patterns in the previous `memory` points. A
   value never seen at that level, or a shape never seen, is far from every neighbour.
 * Score: that distance divided by the largest such distance over the previous
-  `reference` points. A ratio above 1 means "more novel than anything in the recent past";
+  `reference` points, or by `novelty_floor` times the series' recent range if larger (a wiggle
+  of a fraction of a percent of the range is never news). A ratio above 1 means "more novel
+  than anything in the recent past";
   `score = ratio / (1 + ratio)`, so 0.5 is exactly that boundary, and the scale is the same for
   every series whatever its units.
 * Episodes: within `rest` points after a point, a score that does not beat the highest ratio
@@ -38,9 +40,10 @@ from telemetry_assets.observability.windows import (
     nearest_past_distance,
     previous_max,
     previous_median_mad,
+    previous_range,
 )
 
-MODEL_VERSION = "novelty-nn-1"
+MODEL_VERSION = "novelty-nn-2"
 
 # Values are clipped to this magnitude so that squared differences of patterns stay finite.
 VALUE_LIMIT = 1e150
@@ -74,9 +77,11 @@ class DetectorConfig:
     """The single configuration used for every series (tuned once, on the NAB corpus)."""
 
     scales: tuple[PatternScale, ...] = field(
-        default_factory=lambda: (PatternScale(1, 8000), PatternScale(6, 3000))
+        default_factory=lambda: (PatternScale(1, 8000), PatternScale(12, 3000))
     )
     reference: int = 500
+    novelty_floor: float = 0.01
+    range_memory: int = 8000
     rest: int = 100
     rest_damping: float = 0.0
     warmup: int = 48
@@ -128,18 +133,21 @@ def novelty_score(values: np.ndarray, config: DetectorConfig = DEFAULT_CONFIG) -
     """Score in [0, 1] for each point of a finite series (see the module docstring)."""
     if values.size == 0:
         return np.zeros(0)
-    ratio = np.max([_scale_ratio(values, scale, config) for scale in config.scales], axis=0)
+    floor = config.novelty_floor * previous_range(values, config.range_memory)
+    ratio = np.max([_scale_ratio(values, scale, floor, config) for scale in config.scales], axis=0)
     ratio[: config.warmup] = 0.0
     ratio = _fold_episodes(ratio, config)
     return ratio / (1.0 + ratio)
 
 
-def _scale_ratio(values: np.ndarray, scale: PatternScale, config: DetectorConfig) -> np.ndarray:
+def _scale_ratio(
+    values: np.ndarray, scale: PatternScale, floor: np.ndarray, config: DetectorConfig
+) -> np.ndarray:
     """Novelty of one view, relative to its own recent maximum."""
     with np.errstate(over="ignore", invalid="ignore"):
         distance = nearest_past_distance(values, scale.length, scale.memory, scale.centred)
     distance = np.nan_to_num(distance, nan=0.0, posinf=np.finfo(float).max)
-    reference = previous_max(distance, config.reference)
+    reference = np.maximum(previous_max(distance, config.reference), floor)
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(
             reference > 0,

@@ -8,11 +8,13 @@ the detector's causality testable exactly rather than approximately.
 
 from __future__ import annotations
 
+from bisect import bisect_left, insort
+
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 # Query rows handled per step of the nearest-neighbour search: bounds its memory to
-# about QUERY_BLOCK * (memory + QUERY_BLOCK) floats per pattern coordinate.
+# a few QUERY_BLOCK * (memory + QUERY_BLOCK) float matrices.
 QUERY_BLOCK = 256
 
 
@@ -45,6 +47,16 @@ def previous_max(values: np.ndarray, window: int) -> np.ndarray:
     return np.maximum(np.concatenate(([0.0], shifted)), 0.0)
 
 
+def previous_range(values: np.ndarray, window: int) -> np.ndarray:
+    """Max minus min of the `window` points before each index; 0 before the second point."""
+    if values.size == 0:
+        return values.astype(float)
+    with np.errstate(over="ignore", invalid="ignore"):
+        spread = trailing_max(values, window) + trailing_max(-values, window)
+    spread = np.nan_to_num(spread, nan=0.0, posinf=np.finfo(float).max)
+    return np.concatenate(([0.0], spread[:-1]))
+
+
 def previous_median_mad(values: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
     """Median and median absolute deviation of the `window` points before each index.
 
@@ -67,17 +79,21 @@ def previous_median_mad(values: np.ndarray, window: int) -> tuple[np.ndarray, np
 
 
 def nearest_past_distance(
-    values: np.ndarray, length: int, memory: int, centred: bool
+    values: np.ndarray, length: int, memory: int, centred: bool = False
 ) -> np.ndarray:
     """Euclidean distance from the pattern ending at each index to its nearest earlier pattern.
 
     A pattern is the last `length` values; candidates are patterns ending within the previous
     `memory` points that do not overlap the current one (an overlapping neighbour is trivially
-    similar and would hide novelty). `centred` compares shapes, ignoring level. Distances are
-    summed coordinate by coordinate, not through a matrix product, because BLAS may reorder a dot
-    product with the array's shape and the result must not change when points are appended.
-    The first indices, without a full pattern or any candidate, get NaN.
+    similar and would hide novelty). `centred` compares shapes, ignoring level. The first
+    indices, without a full pattern or any candidate, get NaN.
+
+    The search runs in blocks of QUERY_BLOCK queries against a matrix product whose shape never
+    changes (short inputs are padded), so the floating-point result for a point cannot depend on
+    how many points follow it.
     """
+    if length == 1 and not centred:
+        return nearest_past_value_distance(values, memory)
     n = values.size
     out = np.full(n, np.nan)
     if n < length:
@@ -85,28 +101,65 @@ def nearest_past_distance(
     patterns = sliding_window_view(values, length)
     if centred:
         patterns = patterns - patterns.mean(axis=1, keepdims=True)
-    for start in range(0, patterns.shape[0], QUERY_BLOCK):
-        stop = min(patterns.shape[0], start + QUERY_BLOCK)
-        out[start + length - 1 : stop + length - 1] = _block_distance(
-            patterns, start, stop, length, memory
-        )
+    count = patterns.shape[0]
+    blocks = -(-count // QUERY_BLOCK)
+    padded = np.zeros((memory + blocks * QUERY_BLOCK, length))
+    padded[memory : memory + count] = patterns
+    offset = np.arange(QUERY_BLOCK)[:, None] + memory - np.arange(memory + QUERY_BLOCK)[None, :]
+    excluded = (offset < length) | (offset > memory)
+    for block in range(blocks):
+        start = block * QUERY_BLOCK
+        stop = min(count, start + QUERY_BLOCK)
+        distance = _block_distance(padded, start, memory, excluded)
+        out[start + length - 1 : stop + length - 1] = distance[: stop - start]
     return out
 
 
 def _block_distance(
-    patterns: np.ndarray, start: int, stop: int, length: int, memory: int
+    padded: np.ndarray, start: int, memory: int, excluded: np.ndarray
 ) -> np.ndarray:
-    """Nearest-candidate distance for query patterns [start, stop)."""
-    first = max(0, start - memory)
-    queries = patterns[start:stop]
-    candidates = patterns[first:stop]
-    squared = np.zeros((stop - start, stop - first))
-    for k in range(length):
-        diff = queries[:, k, None] - candidates[None, :, k]
-        squared += diff * diff
-    query_at = np.arange(start, stop)[:, None]
-    candidate_at = np.arange(first, stop)[None, :]
-    usable = (candidate_at <= query_at - length) & (candidate_at >= query_at - memory)
-    squared = np.where(usable, squared, np.inf)
+    """Nearest-candidate distance for the QUERY_BLOCK queries from pattern `start` on.
+
+    `padded` holds `memory` dummy rows before the first pattern; `excluded` marks, for every
+    block alike, the candidates that overlap a query or lie beyond its memory. Distances are
+    expanded as |q|^2 + |c|^2 - 2 q.c after shifting by the block's first query value, and a
+    result below the expansion's rounding error is taken as an exact match, so repeated
+    patterns stay at distance 0 instead of picking up noise.
+    """
+    length = padded.shape[1]
+    rows = padded[start : start + memory + QUERY_BLOCK]
+    rows = rows - padded[memory + start, -1]
+    queries = rows[memory:]
+    query_norm = np.einsum("ij,ij->i", queries, queries)
+    candidate_norm = np.einsum("ij,ij->i", rows, rows)
+    scale = query_norm[:, None] + candidate_norm[None, :]
+    squared = queries @ rows.T
+    squared *= -2.0
+    squared += scale
+    scale *= 64 * length * np.finfo(float).eps
+    squared[squared <= scale] = 0.0
+    squared[excluded] = np.inf
+    squared[:, : max(0, memory - start)] = np.inf
     nearest = squared.min(axis=1)
     return np.where(np.isfinite(nearest), np.sqrt(nearest), np.nan)
+
+
+def nearest_past_value_distance(values: np.ndarray, memory: int) -> np.ndarray:
+    """Distance from each value to the closest of the previous `memory` values (NaN at 0).
+
+    The single-value case of `nearest_past_distance`, kept in a sorted window so that a long
+    memory costs O(log memory) comparisons per point instead of `memory` subtractions.
+    """
+    out = np.full(values.size, np.nan)
+    window: list[float] = []
+    series = values.tolist()
+    for i, value in enumerate(series):
+        if window:
+            k = bisect_left(window, value)
+            above = window[k] - value if k < len(window) else np.inf
+            below = value - window[k - 1] if k > 0 else np.inf
+            out[i] = min(above, below)
+        insort(window, value)
+        if i >= memory:
+            del window[bisect_left(window, series[i - memory])]
+    return out
