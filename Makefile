@@ -9,7 +9,7 @@ DEMO_LAST := 2025-03-07
 
 export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
 
-.PHONY: setup home browser demo test lint format validate dev bench clean
+.PHONY: setup home browser demo test lint format validate dev bench bench-anomaly clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -64,6 +64,11 @@ dev: setup home
 # pipeline against a plain DuckDB SQL job and a read-the-bytes floor; see README.
 bench: setup home
 	$(BIN)/python -m telemetry_assets.benchmark.run --out data/bench $(BENCH_ARGS)
+
+# Runs the anomaly detector over the NAB corpus (shared/ is the repository's sibling) and
+# prints the NAB v1.1 scores of the three profiles; result CSVs go to data/bench/nab.
+bench-anomaly: setup
+	$(BIN)/python -m telemetry_assets.devtools.nab_bench --data ../shared/benchmarks/nab --out data/bench/nab
 
 clean:
 	rm -rf data/warehouse data/reports data/dagster_home
