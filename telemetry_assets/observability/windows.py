@@ -11,7 +11,7 @@ from __future__ import annotations
 from bisect import bisect_left, insort
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
+from numpy.lib.stride_tricks import as_strided, sliding_window_view
 
 # Query rows handled per step of the nearest-neighbour search: bounds its memory to
 # a few QUERY_BLOCK * (memory + QUERY_BLOCK) float matrices.
@@ -105,43 +105,46 @@ def nearest_past_distance(
     blocks = -(-count // QUERY_BLOCK)
     padded = np.zeros((memory + blocks * QUERY_BLOCK, length))
     padded[memory : memory + count] = patterns
-    offset = np.arange(QUERY_BLOCK)[:, None] + memory - np.arange(memory + QUERY_BLOCK)[None, :]
-    excluded = (offset < length) | (offset > memory)
     for block in range(blocks):
         start = block * QUERY_BLOCK
         stop = min(count, start + QUERY_BLOCK)
-        distance = _block_distance(padded, start, memory, excluded)
+        distance = _block_distance(padded, start, memory)
         out[start + length - 1 : stop + length - 1] = distance[: stop - start]
     return out
 
 
-def _block_distance(
-    padded: np.ndarray, start: int, memory: int, excluded: np.ndarray
-) -> np.ndarray:
+def _block_distance(padded: np.ndarray, start: int, memory: int) -> np.ndarray:
     """Nearest-candidate distance for the QUERY_BLOCK queries from pattern `start` on.
 
-    `padded` holds `memory` dummy rows before the first pattern; `excluded` marks, for every
-    block alike, the candidates that overlap a query or lie beyond its memory. Distances are
-    expanded as |q|^2 + |c|^2 - 2 q.c after shifting by the block's first query value, and a
-    result below the expansion's rounding error is taken as an exact match, so repeated
-    patterns stay at distance 0 instead of picking up noise.
+    `padded` holds `memory` dummy rows before the first pattern. Query r of the block may use
+    candidate columns r .. r + memory - length of the block's rows (ending at least `length`
+    points earlier, at most `memory`), a diagonal band that a skewed strided view turns into
+    plain rows, so no mask is needed. Distances are expanded as |q|^2 + |c|^2 - 2 q.c after
+    shifting by the block's first query value; a minimum below that expansion's rounding error
+    is taken as an exact match, so repeated patterns stay at distance 0 instead of noise.
     """
     length = padded.shape[1]
-    rows = padded[start : start + memory + QUERY_BLOCK]
-    rows = rows - padded[memory + start, -1]
+    band = memory - length + 1
+    rows = padded[start : start + memory + QUERY_BLOCK] - padded[memory + start, -1]
     queries = rows[memory:]
-    query_norm = np.einsum("ij,ij->i", queries, queries)
     candidate_norm = np.einsum("ij,ij->i", rows, rows)
-    scale = query_norm[:, None] + candidate_norm[None, :]
-    squared = queries @ rows.T
-    squared *= -2.0
-    squared += scale
-    scale *= 64 * length * np.finfo(float).eps
-    squared[squared <= scale] = 0.0
-    squared[excluded] = np.inf
-    squared[:, : max(0, memory - start)] = np.inf
-    nearest = squared.min(axis=1)
-    return np.where(np.isfinite(nearest), np.sqrt(nearest), np.nan)
+    candidate_norm[: max(0, memory - start)] = np.inf
+    partial = (-2.0 * queries) @ rows.T
+    partial += candidate_norm
+    skewed = as_strided(
+        partial,
+        shape=(QUERY_BLOCK, band),
+        strides=(partial.strides[0] + partial.strides[1], partial.strides[1]),
+        writeable=False,
+    )
+    nearest_at = skewed.argmin(axis=1)
+    query_norm = np.einsum("ij,ij->i", queries, queries)
+    squared = np.take_along_axis(skewed, nearest_at[:, None], axis=1)[:, 0] + query_norm
+    column = np.arange(QUERY_BLOCK) + nearest_at
+    noise = (query_norm + candidate_norm[column]) * (64 * length * np.finfo(float).eps)
+    found = np.isfinite(squared)
+    squared[found & (squared <= noise)] = 0.0
+    return np.where(found, np.sqrt(squared), np.nan)
 
 
 def nearest_past_value_distance(values: np.ndarray, memory: int) -> np.ndarray:
