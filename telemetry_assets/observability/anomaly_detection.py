@@ -7,12 +7,13 @@ configuration can only serve them all if the score is relative to each series' o
 * Novelty: for each point, the distance from the recent pattern (the last `length` values, for
   a few lengths) to its nearest neighbour among patterns in the previous `memory` points. A
   value never seen at that level, or a shape never seen, is far from every neighbour.
-* Score: that distance divided by the largest such distance over the previous
+* Score: each view's distance divided by the largest such distance over the previous
   `reference` points, or by `novelty_floor` times the series' recent range if larger (a wiggle
   of a fraction of a percent of the range is never news). A ratio above 1 means "more novel
-  than anything in the recent past";
-  `score = ratio / (1 + ratio)`, so 0.5 is exactly that boundary, and the scale is the same for
-  every series whatever its units.
+  than anything in the recent past". The views' ratios are summed, so a point new in both value
+  and shape outranks one new in either, and `score = total / (total + pivot)`: 0.5 is the pivot
+  (by default 2, both views at their recent record), and the scale is the same for every series
+  whatever its units.
 * Episodes: within `rest` points after a point, a score that does not beat the highest ratio
   seen in that span is damped, so one incident raises one alert rather than a burst of them.
 * Band: `expected` is the median of the previous `band_window` points, `lower`/`upper` add
@@ -23,9 +24,10 @@ Every output of a point depends only on that point and earlier ones; appending p
 changes earlier rows (bit for bit). One configuration serves every series. Non-finite values are
 treated as missing: they get score 0 and are skipped by the history.
 
-Warm-up: scores are 0 for the first `warmup` finite points (48 by default); novelty is relative
-to the history given, so feed at least `reference` points (a few weeks of hourly values; 14 to
-28 days of history before the scored day is enough) for scores comparable across days.
+Warm-up: scores are 0 for the first `warmup` finite points (48 by default), and novelty is
+relative to the history given: feed at least `reference` points (400) before the points you
+keep, i.e. 17+ days of hourly history (21 to 28 days recommended) before the scored day, so
+that the score of a day does not depend on how early in the history it sits.
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ from telemetry_assets.observability.windows import (
     previous_range,
 )
 
-MODEL_VERSION = "novelty-nn-2"
+MODEL_VERSION = "novelty-nn-3"
 
 # Values are clipped to this magnitude so that squared differences of patterns stay finite.
 VALUE_LIMIT = 1e150
@@ -79,11 +81,12 @@ class DetectorConfig:
     scales: tuple[PatternScale, ...] = field(
         default_factory=lambda: (PatternScale(1, 8000), PatternScale(12, 3000))
     )
-    reference: int = 500
+    reference: int = 400
     novelty_floor: float = 0.01
     range_memory: int = 8000
+    pivot: float = 2.0
     rest: int = 100
-    rest_damping: float = 0.0
+    rest_damping: float = 0.3
     warmup: int = 48
     band_window: int = 48
     band_width: float = 3.0
@@ -134,10 +137,10 @@ def novelty_score(values: np.ndarray, config: DetectorConfig = DEFAULT_CONFIG) -
     if values.size == 0:
         return np.zeros(0)
     floor = config.novelty_floor * previous_range(values, config.range_memory)
-    ratio = np.max([_scale_ratio(values, scale, floor, config) for scale in config.scales], axis=0)
+    ratio = np.sum([_scale_ratio(values, scale, floor, config) for scale in config.scales], axis=0)
     ratio[: config.warmup] = 0.0
     ratio = _fold_episodes(ratio, config)
-    return ratio / (1.0 + ratio)
+    return ratio / (ratio + config.pivot)
 
 
 def _scale_ratio(
