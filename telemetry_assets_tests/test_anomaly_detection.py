@@ -168,3 +168,44 @@ def test_nab_threshold_is_chosen_over_the_corpus() -> None:
     result = nab_scoring.score_corpus([(hit, WINDOW), (noisy, WINDOW)], [STANDARD])[0]
     assert result.threshold == 0.5
     assert 0 < result.normalized < 100
+
+
+def brute_force_raw(
+    files: list[tuple[np.ndarray, list[tuple[int, int]]]], threshold: float
+) -> float:
+    """NAB's rules applied row by row, as the paper states them, for one threshold."""
+    profile, total = STANDARD, 0.0
+    for scores, windows in files:
+        probation = nab_scoring.probation_rows(scores.size)
+        for left, right in windows:
+            hits = [i for i in range(max(left, probation), right + 1) if scores[i] >= threshold]
+            if not hits:
+                total -= profile.fn
+                continue
+            position = -(right - hits[0] + 1) / (right - left + 1)
+            total += nab_scoring.scaled_sigmoid(position) / nab_scoring.scaled_sigmoid(-1.0)
+        for i in range(probation, scores.size):
+            if scores[i] < threshold or any(lo <= i <= hi for lo, hi in windows):
+                continue
+            before = [(lo, hi) for lo, hi in windows if hi < i]
+            if before:
+                lo, hi = before[-1]
+                cost = nab_scoring.scaled_sigmoid((i - hi) / (hi - lo))
+            else:
+                cost = -1.0
+            total += profile.fp * cost
+    return float(total)
+
+
+def test_nab_threshold_sweep_matches_row_by_row_rules() -> None:
+    rng = np.random.default_rng(11)
+    files = [
+        (np.round(rng.random(300), 2), [(80, 99), (200, 229)]),
+        (np.round(rng.random(150) ** 3, 2), [(100, 109)]),
+        (np.round(rng.random(120), 1), []),
+    ]
+    result = nab_scoring.score_corpus(files, [STANDARD])[0]
+    candidates = np.unique(np.concatenate([s for s, _ in files]))
+    best = max(brute_force_raw(files, t) for t in candidates)
+    assert result.raw == pytest.approx(max(best, -3.0))
+    assert result.raw == pytest.approx(brute_force_raw(files, result.threshold))
