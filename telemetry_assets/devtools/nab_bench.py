@@ -42,32 +42,36 @@ def _parse_time(text: pl.Series) -> np.ndarray:
 
 
 def load_corpus(data_dir: Path) -> list[NabFile]:
-    """Every data file with its label windows, in a stable (sorted) order."""
+    """Every data file on disk with its label windows, in a stable (sorted) order.
+
+    Files come from the data folder rather than the labels, so a file missing from the labels
+    is still run (and scored as having no windows) instead of silently skipped.
+    """
     labels = json.loads((data_dir / "labels" / "combined_windows.json").read_text())
-    files = []
-    for key in sorted(labels):
-        frame = pl.read_csv(
-            data_dir / "data" / key, schema={"timestamp": pl.String, "value": pl.String}
-        )
-        timestamps = _parse_time(frame["timestamp"])
-        spans = [
-            (
-                np.datetime64(_parse_time(pl.Series([a]))[0]),
-                np.datetime64(_parse_time(pl.Series([b]))[0]),
-            )
-            for a, b in labels[key]
-        ]
-        files.append(
-            NabFile(
-                key=key,
-                timestamp_text=frame["timestamp"],
-                value_text=frame["value"],
-                timestamps=timestamps,
-                values=frame["value"].cast(pl.Float64).to_numpy(),
-                windows=nab_scoring.window_bounds(timestamps, spans),
-            )
-        )
-    return files
+    return [
+        _load_file(data_dir, path.relative_to(data_dir / "data").as_posix(), labels)
+        for path in sorted((data_dir / "data").glob("*/*.csv"))
+    ]
+
+
+def _load_file(data_dir: Path, key: str, labels: dict[str, list[list[str]]]) -> NabFile:
+    """Reads values as text too, so results repeat the file's rows exactly as written."""
+    frame = pl.read_csv(
+        data_dir / "data" / key, schema={"timestamp": pl.String, "value": pl.String}
+    )
+    timestamps = _parse_time(frame["timestamp"])
+    edges = _parse_time(
+        pl.Series([edge for span in labels.get(key, []) for edge in span], dtype=pl.String)
+    )
+    spans = list(zip(edges[0::2], edges[1::2], strict=True))
+    return NabFile(
+        key=key,
+        timestamp_text=frame["timestamp"],
+        value_text=frame["value"],
+        timestamps=timestamps,
+        values=frame["value"].cast(pl.Float64).to_numpy(),
+        windows=nab_scoring.window_bounds(timestamps, spans),
+    )
 
 
 def run_detector(corpus: list[NabFile]) -> dict[str, np.ndarray]:
@@ -89,33 +93,45 @@ def write_results(corpus: list[NabFile], scores: dict[str, np.ndarray], out_dir:
         ).write_csv(path)
 
 
-def score(
-    corpus: list[NabFile], scores: dict[str, np.ndarray], profiles_path: Path
-) -> list[nab_scoring.ProfileResult]:
-    """NAB scores of all three profiles, thresholds chosen over the corpus."""
-    profiles = nab_scoring.load_profiles(profiles_path)
-    return nab_scoring.score_corpus([(scores[f.key], f.windows) for f in corpus], profiles)
-
-
 def category_scores(
     corpus: list[NabFile],
     scores: dict[str, np.ndarray],
     profile: nab_scoring.CostProfile,
     threshold: float,
-) -> dict[str, float]:
-    """Normalised score per category at the corpus threshold, to see where points are lost."""
-    by_category: dict[str, list[nab_scoring.FileEvents]] = {}
+) -> dict[str, tuple[float, int]]:
+    """Raw score and window count per category at the corpus threshold, to see where points
+    are lost (a category without windows can only lose points to false positives)."""
+    result: dict[str, tuple[float, int]] = {}
     for f in corpus:
         events = nab_scoring.file_events(scores[f.key], f.windows, profile)
-        by_category.setdefault(f.key.split("/")[0], []).append(events)
-    result = {}
-    for category, events in by_category.items():
-        windows = sum(e.windows for e in events)
-        raw = sum(e.base for e in events) + sum(
-            float(e.deltas[e.thresholds >= threshold].sum()) for e in events
-        )
-        result[category] = nab_scoring.normalize(raw, windows, profile) if windows else raw
+        raw = events.base + float(events.deltas[events.thresholds >= threshold].sum())
+        category = f.key.split("/")[0]
+        before, windows = result.get(category, (0.0, 0))
+        result[category] = (before + raw, windows + events.windows)
     return result
+
+
+def report(corpus: list[NabFile], scores: dict[str, np.ndarray], profiles_path: Path) -> list[str]:
+    """Lines to print: each profile's normalised score and threshold, standard per category."""
+    profiles = nab_scoring.load_profiles(profiles_path)
+    results = nab_scoring.score_corpus([(scores[f.key], f.windows) for f in corpus], profiles)
+    lines = []
+    for profile, result in zip(profiles, results, strict=True):
+        lines.append(
+            f"{result.profile:20s} score {result.normalized:6.2f}  threshold {result.threshold:.6f}"
+        )
+        if profile.name != "standard":
+            continue
+        for category, (raw, windows) in category_scores(
+            corpus, scores, profile, result.threshold
+        ).items():
+            shown = (
+                f"{nab_scoring.normalize(raw, windows, profile):8.2f}"
+                if windows
+                else f"{raw:8.2f} raw (no windows)"
+            )
+            lines.append(f"    {category:22s} {shown}")
+    return lines
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -126,25 +142,17 @@ def main(argv: list[str] | None = None) -> None:
 
     started = time.perf_counter()
     corpus = load_corpus(args.data)
+    loaded = time.perf_counter()
     scores = run_detector(corpus)
     detected = time.perf_counter()
     write_results(corpus, scores, args.out)
-    results = score(corpus, scores, args.data / "config" / "profiles.json")
+    lines = report(corpus, scores, args.data / "config" / "profiles.json")
     rows = sum(f.values.size for f in corpus)
     print(
-        f"detector {MODEL_VERSION}: {len(corpus)} files, {rows} rows, "
-        f"detection {detected - started:.1f} s, total {time.perf_counter() - started:.1f} s"
+        f"detector {MODEL_VERSION}: {len(corpus)} files, {rows} rows; load {loaded - started:.1f}"
+        f" s, detection {detected - loaded:.1f} s, total {time.perf_counter() - started:.1f} s"
     )
-    profiles = {
-        p.name: p for p in nab_scoring.load_profiles(args.data / "config" / "profiles.json")
-    }
-    for r in results:
-        print(f"{r.profile:20s} score {r.normalized:6.2f}  threshold {r.threshold:.6f}")
-        if r.profile == "standard":
-            for category, value in category_scores(
-                corpus, scores, profiles[r.profile], r.threshold
-            ).items():
-                print(f"    {category:22s} {value:8.2f}")
+    print("\n".join(lines))
 
 
 if __name__ == "__main__":

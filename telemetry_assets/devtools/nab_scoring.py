@@ -109,41 +109,56 @@ def window_bounds(
 def file_events(
     scores: np.ndarray, bounds: list[tuple[int, int]], profile: CostProfile
 ) -> FileEvents:
-    """Reduces one file's scores to threshold events under one profile."""
-    n = scores.size
-    probation = probation_rows(n)
-    max_tp = float(scaled_sigmoid(-1.0))
-    outside = np.ones(n, dtype=bool)
+    """Reduces one file's scores to threshold events under one profile.
+
+    A window lying wholly in the probationary period is not scored at all, as in NAB.
+    """
+    if np.isnan(scores).any():
+        raise ValueError("anomaly scores must be numbers, found NaN")
+    probation = probation_rows(scores.size)
+    outside = np.ones(scores.size, dtype=bool)
+    outside[:probation] = False
     thresholds: list[np.ndarray] = []
     deltas: list[np.ndarray] = []
+    scored = 0
     for left, right in bounds:
         outside[left : right + 1] = False
-        first = max(left, probation)
-        if first > right:
-            continue
-        width = right - left + 1
-        idx = np.arange(first, right + 1)
-        window_scores = scores[first : right + 1]
-        tp_value = profile.tp * scaled_sigmoid(-(right - idx + 1) / width) / max_tp
-        before = np.concatenate(([-np.inf], np.maximum.accumulate(window_scores)[:-1]))
-        # Only a row scoring above every earlier row of its window is ever the first detection;
-        # such "record" rows are reached latest-first as the threshold falls, each moving the
-        # window's score to an earlier (larger) reward.
-        records = np.flatnonzero(window_scores > before)[::-1]
-        values = tp_value[records]
-        previous = np.concatenate(([-profile.fn], values[:-1]))
-        thresholds.append(window_scores[records])
-        deltas.append(values - previous)
-    outside[:probation] = False
+        if right >= probation:
+            scored += 1
+            window_thresholds, window_deltas = _window_events(
+                scores, left, right, probation, profile
+            )
+            thresholds.append(window_thresholds)
+            deltas.append(window_deltas)
     fp_rows = np.flatnonzero(outside)
     thresholds.append(scores[fp_rows])
     deltas.append(profile.fp * _false_positive_value(fp_rows, bounds))
     return FileEvents(
         thresholds=np.concatenate(thresholds),
         deltas=np.concatenate(deltas),
-        base=-profile.fn * len(bounds),
-        windows=len(bounds),
+        base=-profile.fn * scored,
+        windows=scored,
     )
+
+
+def _window_events(
+    scores: np.ndarray, left: int, right: int, probation: int, profile: CostProfile
+) -> tuple[np.ndarray, np.ndarray]:
+    """Threshold events of one window, starting from "missed" (-A_FN).
+
+    Only a row scoring above every earlier row of its window is ever the first detection; such
+    "record" rows are reached latest-first as the threshold falls, each moving the window's
+    score to an earlier, larger reward.
+    """
+    first = max(left, probation)
+    window_scores = scores[first : right + 1]
+    position = -(right - np.arange(first, right + 1) + 1) / (right - left + 1)
+    reward = profile.tp * scaled_sigmoid(position) / float(scaled_sigmoid(-1.0))
+    earlier_best = np.concatenate(([-np.inf], np.maximum.accumulate(window_scores)[:-1]))
+    records = np.flatnonzero(window_scores > earlier_best)[::-1]
+    values = reward[records]
+    previous = np.concatenate(([-profile.fn], values[:-1]))
+    return window_scores[records], values - previous
 
 
 def _false_positive_value(rows: np.ndarray, bounds: list[tuple[int, int]]) -> np.ndarray:
