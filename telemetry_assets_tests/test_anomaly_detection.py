@@ -108,7 +108,7 @@ def test_frame_helper_scores_each_group_like_a_single_series() -> None:
         {
             "service": ["api"] * 300 + ["db"] * 300,
             "metric": ["requests"] * 600,
-            "hour": hours(300) * 2,
+            "hour": pl.Series(hours(300) * 2).dt.replace_time_zone("UTC"),
             "value": np.concatenate([a, b]),
         }
     ).reverse()
@@ -116,6 +116,7 @@ def test_frame_helper_scores_each_group_like_a_single_series() -> None:
     assert out["model_version"].unique().to_list() == [MODEL_VERSION]
     db = out.filter(pl.col("service") == "db")
     assert db["hour"].is_sorted()
+    assert db.schema["hour"] == pl.Datetime("us", "UTC")
     assert db["score"].equals(detect_series(hours(300), b)["score"])
 
 

@@ -53,8 +53,8 @@ VALUE_LIMIT = 1e150
 UNBOUNDED_RATIO = 1e6
 MAD_TO_SIGMA = 1.4826
 
+# Columns after `timestamp`, which keeps the caller's type (naive or zoned, any unit).
 OUTPUT_COLUMNS: dict[str, pl.DataType] = {
-    "timestamp": pl.Datetime("us"),
     "value": pl.Float64(),
     "expected": pl.Float64(),
     "lower": pl.Float64(),
@@ -117,9 +117,8 @@ def detect_series(
     band = _band(observed, config)
     expected, lower, upper = (np.full(raw.size, np.nan) for _ in range(3))
     expected[finite], lower[finite], upper[finite] = band
-    return pl.DataFrame(
+    scored = pl.DataFrame(
         {
-            "timestamp": pl.Series(timestamps).cast(pl.Datetime("us")),
             "value": raw,
             "expected": expected,
             "lower": lower,
@@ -130,6 +129,7 @@ def detect_series(
         },
         schema=OUTPUT_COLUMNS,
     ).with_columns(pl.col("value", "expected", "lower", "upper").fill_nan(None))
+    return scored.insert_column(0, pl.Series("timestamp", timestamps))
 
 
 def novelty_score(values: np.ndarray, config: DetectorConfig = DEFAULT_CONFIG) -> np.ndarray:
@@ -226,19 +226,14 @@ def _detect_group(
 ) -> pl.DataFrame:
     """One key group's rows with the detector's columns attached."""
     scored = detect_series(group[time_column], group[value_column], config)
-    return (
-        pl.concat(
-            [group.select(keys), scored.drop("timestamp"), group.select(time_column)],
-            how="horizontal",
-        )
-        .select(*keys, time_column, *[c for c in OUTPUT_COLUMNS if c != "timestamp"])
-        .with_columns(pl.lit(MODEL_VERSION).alias("model_version"))
-    )
+    return pl.concat(
+        [group.select(*keys, time_column), scored.drop("timestamp")], how="horizontal"
+    ).with_columns(pl.lit(MODEL_VERSION).alias("model_version"))
 
 
 def _empty_frame(frame: pl.DataFrame, keys: list[str], time_column: str) -> pl.DataFrame:
     """The output schema with no rows, so callers can write an empty partition."""
     schema = {name: frame.schema[name] for name in [*keys, time_column]}
-    schema |= {c: t for c, t in OUTPUT_COLUMNS.items() if c != "timestamp"}
+    schema |= OUTPUT_COLUMNS
     schema["model_version"] = pl.String()
     return pl.DataFrame(schema=schema)
