@@ -63,12 +63,10 @@ def previous_median_mad(values: np.ndarray, window: int) -> tuple[np.ndarray, np
     NaN where no earlier point exists; fewer than `window` earlier points use what there is,
     so the band appears as soon as there is history rather than after a fixed delay.
     """
-    n = values.size
-    padded = np.concatenate((np.full(window, np.nan), values))
-    frames = sliding_window_view(padded[:-1], window)[:n] if n else np.empty((0, window))
+    if values.size == 0:
+        return np.empty(0), np.empty(0)
+    frames = sliding_window_view(np.concatenate((np.full(window, np.nan), values[:-1])), window)
     with np.errstate(all="ignore"):
-        if n == 0:
-            return np.empty(0), np.empty(0)
         all_missing = np.isnan(frames).all(axis=1)
         safe = np.where(all_missing[:, None], 0.0, frames)
         median = np.nanmedian(safe, axis=1)
