@@ -9,7 +9,8 @@ DEMO_LAST := 2025-03-07
 
 export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
 
-.PHONY: setup lock home browser demo test test-fast lint typecheck format validate dev bench bench-logs clean
+.PHONY: setup lock home browser demo test test-fast lint typecheck format validate dev bench \
+	bench-logs bench-anomaly clean
 
 # requirements.lock pins every transitive dependency, so a fresh machine installs exactly the
 # versions the tests ran with; `make lock` writes it again from pyproject.toml.
@@ -83,6 +84,11 @@ bench: setup home
 LOGHUB_DATA ?= ../shared/benchmarks/loghub2k
 bench-logs: setup
 	$(BIN)/python -m telemetry_assets.devtools.loghub_bench --data $(LOGHUB_DATA) --out data/bench/loghub
+
+# Runs the anomaly detector over the NAB corpus (shared/ is the repository's sibling) and
+# prints the NAB v1.1 scores of the three profiles; result CSVs go to data/bench/nab.
+bench-anomaly: setup
+	$(BIN)/python -m telemetry_assets.devtools.nab_bench --data ../shared/benchmarks/nab --out data/bench/nab
 
 clean:
 	rm -rf data/warehouse data/reports data/dagster_home
