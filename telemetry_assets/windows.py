@@ -25,6 +25,9 @@ EARLY_DAYS = 1
 USER_WINDOWS = {"dau": 1, "wau": 7, "mau": 30}
 USER_WINDOW_DAYS = max(USER_WINDOWS.values())
 DASHBOARD_DAYS = 30
+# Days of hourly history (plus the day itself) an anomaly score sees: the detector needs about
+# 400 earlier points (17 days of hours) before its scores settle.
+ANOMALY_HISTORY_DAYS = 28
 
 
 def days_between(first: dt.date, last: dt.date) -> Iterator[dt.date]:

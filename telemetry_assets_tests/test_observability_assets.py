@@ -52,3 +52,38 @@ def test_rerunning_a_day_gives_the_same_rows(pipeline):
     before = pipeline.table("log_patterns")
     pipeline.materialize("2025-03-01")
     assert pipeline.table("log_patterns").equals(before)
+
+
+def cpu_day(day: str, spike_hour: int | None = None) -> bytes:
+    samples = []
+    for hour in range(24):
+        for minute in (0, 20, 40):
+            value = 50.0 + (hour * 7 + minute) % 5
+            if hour == spike_hour:
+                value = 99.0
+            samples.append(
+                {
+                    "timestamp": f"{day}T{hour:02d}:{minute:02d}:00Z",
+                    "service": "api",
+                    "metric_type": "cpu",
+                    "value": value,
+                }
+            )
+    return jsonl(*samples)
+
+
+def test_anomalies_flag_a_spike_and_never_look_ahead(pipeline):
+    days = ["2025-03-01", "2025-03-02", "2025-03-03", "2025-03-04"]
+    for day in days[:3]:
+        write_file(pipeline.landing, f"metrics-{day}T00.jsonl", cpu_day(day))
+    pipeline.materialize(days[0], days[2])
+    before = pipeline.table("anomalies").filter(pl.col("date") == pl.date(2025, 3, 3))
+    write_file(pipeline.landing, f"metrics-{days[3]}T00.jsonl", cpu_day(days[3], spike_hour=12))
+    pipeline.materialize(days[0], days[3])
+    rows = pipeline.table("anomalies")
+    cpu = rows.filter((pl.col("metric") == "cpu") & (pl.col("date") == pl.date(2025, 3, 4)))
+    assert cpu.height == 24
+    top = cpu.sort("score", descending=True).row(0, named=True)
+    assert (top["hour"], top["is_anomaly"], top["value"]) == (12, True, 99.0)
+    assert top["upper"] < 99.0 and top["severity"] in ("warning", "critical")
+    assert rows.filter(pl.col("date") == pl.date(2025, 3, 3)).equals(before)

@@ -66,7 +66,7 @@ def test_window_run_follows_once_the_core_run_succeeded(tmp_path):
 
 def test_window_assets_are_everything_below_active_users():
     graph = defs.resolve_asset_graph()
-    below = dg.AssetSelection.assets("active_users", "dashboard").downstream()
+    below = dg.AssetSelection.assets("active_users", "anomalies", "dashboard").downstream()
     assert sorted(WINDOW_ASSETS) == sorted(below.resolve(graph))
 
 

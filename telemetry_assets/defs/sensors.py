@@ -6,8 +6,8 @@ stat() results. A change on file days F..G affects, through the windows of `wind
 1. every asset on days F-LATE_DAYS .. G+EARLY_DAYS (the event days those files feed; raw
    parts of unchanged files in that range are reused, not parsed again). One plain run with
    a partition range, launched at once: no backfill daemon round-trip.
-2. the trailing-window assets (active_users and what shows it) on the days after that range
-   whose 30-day window reaches back into it. They read what run 1 writes, so the sensor keeps
+2. the trailing-window assets (active_users, anomalies and the reports) on the days after
+   that range whose window reaches back into it. They read what run 1 writes, so the sensor keeps
    them pending in its cursor and launches them once run 1 has succeeded.
 
 Only public Dagster API: run requests with a partition range tag, and the instance's run
@@ -26,11 +26,17 @@ from typing import Any
 import dagster as dg
 
 from telemetry_assets.defs.metrics.assets import active_users
+from telemetry_assets.defs.observability.assets import anomalies
 from telemetry_assets.defs.partitions import daily_partitions
 from telemetry_assets.defs.reports.assets import daily_report, dashboard
 from telemetry_assets.defs.resources import LandingZone
 from telemetry_assets.landing.files import LandingFile
-from telemetry_assets.windows import EARLY_DAYS, LATE_DAYS, USER_WINDOW_DAYS
+from telemetry_assets.windows import (
+    ANOMALY_HISTORY_DAYS,
+    EARLY_DAYS,
+    LATE_DAYS,
+    USER_WINDOW_DAYS,
+)
 
 MAX_DAYS_PER_TICK = 31
 TICK_INTERVAL_SECONDS = 5
@@ -39,7 +45,9 @@ RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
 # Assets whose partition reads a trailing window of earlier days, and everything below them
 # (a test keeps this list equal to the asset graph's downstream closure of active_users).
-WINDOW_ASSETS = [active_users.key, daily_report.key, dashboard.key]
+WINDOW_ASSETS = [active_users.key, anomalies.key, daily_report.key, dashboard.key]
+# How far after a changed day a trailing window still reads it.
+WINDOW_REACH_DAYS = max(USER_WINDOW_DAYS - 1, ANOMALY_HISTORY_DAYS)
 _DONE = {dg.DagsterRunStatus.SUCCESS}
 _GAVE_UP = {dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED}
 
@@ -122,7 +130,7 @@ def affected_ranges(file_days: frozenset[dt.date]) -> tuple[DayRange | None, Day
     if core is None:
         return None, None
     windows = _clamped(
-        core.last + dt.timedelta(days=1), core.last + dt.timedelta(days=USER_WINDOW_DAYS - 1)
+        core.last + dt.timedelta(days=1), core.last + dt.timedelta(days=WINDOW_REACH_DAYS)
     )
     return core, windows
 

@@ -232,6 +232,43 @@ LOG_PATTERN_STATE = Table(
     key=("date", "pattern_id"),
 )
 
+# Internal: the hourly series per service and metric of one day (history for anomalies).
+METRIC_SERIES = Table(
+    "metric_series",
+    pl.Schema(
+        {
+            "date": pl.Date(),
+            "hour": pl.Int32(),
+            "service": pl.String(),
+            "metric": pl.String(),
+            "value": pl.Float64(),
+        }
+    ),
+    key=("date", "hour", "service", "metric"),
+)
+
+ANOMALIES = Table(
+    "anomalies",
+    pl.Schema(
+        {
+            "date": pl.Date(),
+            "service": pl.String(),
+            "metric": pl.String(),
+            "hour": pl.Int32(),
+            "value": pl.Float64(),
+            "expected": pl.Float64(),
+            "lower": pl.Float64(),
+            "upper": pl.Float64(),
+            "score": pl.Float64(),
+            "is_anomaly": pl.Boolean(),
+            "severity": pl.String(),
+            "model_version": pl.String(),
+        }
+    ),
+    key=("date", "service", "metric", "hour"),
+    nullable=frozenset({"expected", "lower", "upper", "severity"}),
+)
+
 # The registry: every warehouse table by name (assets that write a table are named after it).
 TABLES: dict[str, Table] = {
     table.name: table
@@ -250,5 +287,7 @@ TABLES: dict[str, Table] = {
         ALERTS,
         LOG_PATTERNS,
         LOG_PATTERN_STATE,
+        METRIC_SERIES,
+        ANOMALIES,
     )
 }

@@ -1,4 +1,7 @@
-"""Observability layer: log patterns mined from the day's log records.
+"""Observability layer: anomalies in hourly service series, and patterns mined from logs.
+
+Anomaly scores are causal: day D's hours are scored on the series of the previous
+ANOMALY_HISTORY_DAYS days (read from their `metric_series` partitions) followed by D's own.
 
 Log records are format D records and format A records with channel `log` (events with
 `payload.message`). The miner's state is kept in the warehouse after every day, so pattern ids
@@ -14,10 +17,26 @@ import polars as pl
 from telemetry_assets import warehouse
 from telemetry_assets.defs.ingest.assets import events, ingest_stats
 from telemetry_assets.defs.metadata import preview, write_days
-from telemetry_assets.defs.partitions import daily_asset, daily_partitions, days_in_run
+from telemetry_assets.defs.metrics.assets import service_health
+from telemetry_assets.defs.partitions import (
+    daily_asset,
+    daily_partitions,
+    days_in_run,
+    trailing_days,
+)
 from telemetry_assets.defs.resources import Warehouse
+from telemetry_assets.observability.anomaly_detection import MODEL_VERSION
 from telemetry_assets.observability.log_templates import mine_log_patterns
-from telemetry_assets.schemas.tables import EVENTS, LOG_PATTERN_STATE, LOG_PATTERNS
+from telemetry_assets.observability.service_series import anomalies_of_day, hourly_series
+from telemetry_assets.schemas.tables import (
+    ANOMALIES,
+    EVENTS,
+    LOG_PATTERN_STATE,
+    LOG_PATTERNS,
+    METRIC_SERIES,
+    SERVICE_HEALTH,
+)
+from telemetry_assets.windows import ANOMALY_HISTORY_DAYS, trailing
 
 GROUP = "observability"
 SERIOUS_LEVELS = ["ERROR", "CRITICAL"]
@@ -91,5 +110,53 @@ def no_new_serious_patterns(
     )
 
 
-observability_assets = [log_patterns]
+@daily_asset(
+    table=METRIC_SERIES,
+    group_name=GROUP,
+    kinds={"polars", "parquet"},
+    deps=[service_health, events],
+)
+def metric_series(
+    context: dg.AssetExecutionContext, warehouse_store: Warehouse
+) -> dg.MaterializeResult:
+    """The day's hourly value per service and metric: the small history anomalies read."""
+    root = warehouse_store.root()
+    frames = {
+        day: hourly_series(
+            warehouse.scan_table(root, SERVICE_HEALTH, [day]),
+            warehouse.scan_table(root, EVENTS, [day]),
+            day,
+        )
+        for day in days_in_run(context)
+    }
+    return dg.MaterializeResult(metadata=write_days(METRIC_SERIES, root, frames))
+
+
+@daily_asset(
+    table=ANOMALIES,
+    group_name=GROUP,
+    kinds={"polars", "numpy", "parquet"},
+    deps=[dg.AssetDep(metric_series, partition_mapping=trailing_days(ANOMALY_HISTORY_DAYS + 1))],
+)
+def anomalies(
+    context: dg.AssetExecutionContext, warehouse_store: Warehouse
+) -> dg.MaterializeResult:
+    """Every hour of every series scored against its own past: value, band, score, flag."""
+    root = warehouse_store.root()
+    frames = {
+        day: anomalies_of_day(
+            warehouse.scan_table(root, METRIC_SERIES, trailing(day, ANOMALY_HISTORY_DAYS + 1)),
+            day,
+        )
+        for day in days_in_run(context)
+    }
+    metadata = write_days(ANOMALIES, root, frames)
+    flagged = pl.concat(list(frames.values())).filter("is_anomaly")
+    metadata["anomalous_hours"] = flagged.height
+    metadata["model_version"] = MODEL_VERSION
+    metadata["flagged"] = preview(flagged.sort("score", descending=True))
+    return dg.MaterializeResult(metadata=metadata)
+
+
+observability_assets = [metric_series, anomalies, log_patterns]
 observability_checks = [no_new_serious_patterns]
