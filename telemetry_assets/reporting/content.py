@@ -12,6 +12,7 @@ from telemetry_assets.reporting import figures, pages
 
 TOP_FEATURES = 10
 ALERT_ROWS = 50
+PATTERN_ROWS = 20
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,8 @@ class Tables:
     latency_by_service: pl.DataFrame
     service_health: pl.DataFrame
     alerts: pl.DataFrame
+    anomalies: pl.DataFrame
+    log_patterns: pl.DataFrame
 
 
 def _number(value: object, digits: int = 1) -> str:
@@ -148,6 +151,24 @@ def daily_page(day: dt.date, t: Tables, figs: dict[str, go.Figure], png_note: st
     return pages.page(f"Telemetry report {day.isoformat()}", "all times UTC", body)
 
 
+def log_patterns_section(patterns: pl.DataFrame) -> str:
+    """The most frequent patterns of the range and the ones first seen in it."""
+    total = patterns.group_by("pattern_id", "template").agg(
+        pl.col("count").sum(),
+        pl.col("services").explode().unique().sort().str.join(", "),
+        pl.col("levels").explode().unique().sort().str.join(", "),
+        pl.col("example").first(),
+    )
+    top = total.sort("count", "pattern_id", descending=[True, False]).head(PATTERN_ROWS)
+    new = patterns.filter("is_new").sort("date", "count", descending=True).head(PATTERN_ROWS)
+    return pages.section(
+        f"Log patterns ({total.height} in the range)",
+        pages.table(top.drop("pattern_id"), "no log records"),
+        "<h3>New patterns</h3>",
+        pages.table(new.select("date", "template", "count", "levels", "example"), "none new"),
+    )
+
+
 def dashboard_page(first: dt.date, last: dt.date, t: Tables) -> str:
     body = [
         pages.cards(_stat_cards(t)),
@@ -156,6 +177,8 @@ def dashboard_page(first: dt.date, last: dt.date, t: Tables) -> str:
         pages.chart(figures.error_rate_bars(t.service_health)),
         pages.chart(figures.health_heatmap(t.service_health, "p95 latency by service and hour")),
         alerts_section(t.alerts),
+        pages.chart(figures.anomaly_bands(t.anomalies)),
+        log_patterns_section(t.log_patterns),
         pages.chart(figures.active_users(t.active_users)),
         pages.chart(figures.top_features(t.feature_usage, TOP_FEATURES)),
         pages.chart(

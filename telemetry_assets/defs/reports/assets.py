@@ -22,17 +22,20 @@ from telemetry_assets.defs.metrics.assets import (
     latency_by_service,
     service_health,
 )
+from telemetry_assets.defs.observability.assets import anomalies, log_patterns
 from telemetry_assets.defs.partitions import daily_asset, days_in_run, trailing_days
 from telemetry_assets.defs.resources import LandingZone, ReportsStore, Warehouse
 from telemetry_assets.reporting import content, images
 from telemetry_assets.schemas.tables import (
     ACTIVE_USERS,
     ALERTS,
+    ANOMALIES,
     EVENT_COUNTS,
     FEATURE_USAGE,
     INGEST_STATS,
     LATENCY_BY_FEATURE,
     LATENCY_BY_SERVICE,
+    LOG_PATTERNS,
     QUARANTINE,
     SERVICE_HEALTH,
     Table,
@@ -51,6 +54,8 @@ REPORT_INPUTS = [
     latency_by_service,
     service_health,
     alerts,
+    anomalies,
+    log_patterns,
 ]
 
 
@@ -74,6 +79,8 @@ def load_tables(root: Path, days: list[dt.date]) -> content.Tables:
         latency_by_service=read(LATENCY_BY_SERVICE),
         service_health=read(SERVICE_HEALTH),
         alerts=read(ALERTS),
+        anomalies=read(ANOMALIES),
+        log_patterns=read(LOG_PATTERNS),
     )
 
 
