@@ -16,6 +16,7 @@ from dataclasses import replace
 
 from .breakage import broken_csv_lines, broken_event_lines, broken_metric_line, truncated_line
 from .csv_records import CSV_HEADER, OLD_CSV_HEADER, csv_line, csv_text
+from .log_records import LOG_HOURS, logs_file
 from .metric_records import metric_line
 from .model import (
     BLANK,
@@ -186,7 +187,8 @@ def _day_files(ctx: Day, events_per_hour: int) -> list[File]:
     metrics = [
         _metrics_file(ctx, hour, [broken_line] if hour == broken_hour else []) for hour in range(24)
     ]
-    files = [*events, *metrics, _analytics_file(ctx, 2 * events_per_hour)]
+    logs = [logs_file(ctx.day, hour, max(4, events_per_hour // 4)) for hour in LOG_HOURS]
+    files = [*events, *metrics, *logs, _analytics_file(ctx, 2 * events_per_hour)]
     if ctx.has("redelivery"):
         files.append(_redelivered(events[REDELIVERED_HOUR]))
     if ctx.has("in_flight_tmp"):

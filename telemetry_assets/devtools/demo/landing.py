@@ -1,7 +1,7 @@
 """Realistic demo landing files together with the counts the pipeline must produce from them.
 
 `make demo` and the end-to-end tests need a landing folder that exercises every rule of the
-landing contract (DESIGN.md section 4): three formats, gzip, subfolders, ignored names, late and
+landing contract (DESIGN.md section 4): four formats, gzip, subfolders, ignored names, late and
 early records, redelivered files, re-serialised duplicates, every reason code, blank lines, CRLF,
 a BOM and an empty file. The expected counts (`DemoManifest.expected`) are booked from what was
 deliberately written, never by reading the files back, so they are an answer that is
