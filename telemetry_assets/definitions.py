@@ -8,7 +8,8 @@ from telemetry_assets.defs.ingest.assets import ingest_assets
 from telemetry_assets.defs.ingest.checks import ingest_checks
 from telemetry_assets.defs.metrics.assets import metric_assets
 from telemetry_assets.defs.metrics.checks import metric_checks
-from telemetry_assets.defs.observability.assets import observability_assets, observability_checks
+from telemetry_assets.defs.observability.assets import observability_assets
+from telemetry_assets.defs.observability.checks import observability_checks
 from telemetry_assets.defs.reports.assets import report_assets
 from telemetry_assets.defs.resources import (
     AlertPolicy,

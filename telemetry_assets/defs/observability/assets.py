@@ -20,7 +20,6 @@ from telemetry_assets.defs.metadata import preview, write_days
 from telemetry_assets.defs.metrics.assets import service_health
 from telemetry_assets.defs.partitions import (
     daily_asset,
-    daily_partitions,
     days_in_run,
     trailing_days,
 )
@@ -39,7 +38,6 @@ from telemetry_assets.schemas.tables import (
 from telemetry_assets.windows import ANOMALY_HISTORY_DAYS, trailing
 
 GROUP = "observability"
-SERIOUS_LEVELS = ["ERROR", "CRITICAL"]
 
 
 def log_records(events_of_day: pl.LazyFrame) -> pl.DataFrame:
@@ -87,27 +85,6 @@ def log_patterns(
     metadata["new_patterns"] = int(everything["is_new"].sum())
     metadata["preview"] = preview(everything.sort("count", descending=True))
     return dg.MaterializeResult(metadata=metadata)
-
-
-@dg.asset_check(asset=log_patterns, blocking=False, partitions_def=daily_partitions)
-def no_new_serious_patterns(
-    context: dg.AssetCheckExecutionContext, warehouse_store: Warehouse
-) -> dg.AssetCheckResult:
-    """New patterns at level ERROR or worse: a warning to look at, never a stop."""
-    found = warehouse.scan_table(warehouse_store.root(), LOG_PATTERNS, days_in_run(context))
-    serious = (
-        found.filter(
-            pl.col("is_new")
-            & pl.col("levels").list.eval(pl.element().is_in(SERIOUS_LEVELS)).list.any()
-        )
-        .select("date", "pattern_id", "template", "count")
-        .collect()
-    )
-    return dg.AssetCheckResult(
-        passed=serious.is_empty(),
-        severity=dg.AssetCheckSeverity.WARN,
-        metadata={"new_serious_patterns": serious.height, "patterns": preview(serious)},
-    )
 
 
 @daily_asset(
@@ -159,4 +136,3 @@ def anomalies(
 
 
 observability_assets = [metric_series, anomalies, log_patterns]
-observability_checks = [no_new_serious_patterns]
