@@ -137,7 +137,12 @@ def _regular_frame(buffer: bytes, numbers: pl.Series) -> pl.DataFrame | None:
     records = canonical.split(b"\n")
     records.pop()
     sha256 = hashlib.sha256
-    fields = pl.read_ndjson(canonical, schema=_CANONICAL_FIELDS).unnest("payload")
+    try:
+        fields = pl.read_ndjson(canonical, schema=_CANONICAL_FIELDS).unnest("payload")
+    except pl.exceptions.ComputeError:
+        # Polars refuses integers beyond 128 bits and nesting beyond depth 1024, which msgspec
+        # may accept (its depth limit follows Python's recursion limit): the exact path decides.
+        return None
     frame = fields.with_columns(
         source_line=numbers.cast(pl.Int64),
         raw=pl.Series(buffer.split(b"\n")[: len(records)], dtype=pl.Binary),
