@@ -1,0 +1,146 @@
+"""Group commit: one thread gates, writes and fsyncs what concurrent requests submitted.
+
+Requests queue their records; the committer takes everything queued, gates it in one call,
+appends it to the landing files, fsyncs each touched file once and only then resolves the
+requests' futures. A request is therefore acknowledged only when its bytes are durable, and
+concurrent requests share one gate call and one fsync: the more load, the bigger the group.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import queue
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+
+from telemetry_assets.api.exposition import ServiceMetrics
+from telemetry_assets.api.landing import LandingFiles, OpenFile
+from telemetry_assets.api.pipeline import Kind, Verdicts, judge
+
+IDLE_SECONDS = 0.25  # how often an idle committer checks whether files are due to roll
+GROUP_RECORDS = 200_000  # records gated at once at most: bounds the committer's memory
+
+
+@dataclass
+class Receipt:
+    """What a request gets back once its records are durable."""
+
+    verdicts: Verdicts
+    file: str
+
+
+@dataclass
+class _Submission:
+    kind: Kind
+    lines: list[bytes]
+    future: Future[Receipt] = field(default_factory=Future)
+
+
+class Committer:
+    """Owns the landing files; `on_commit` sees each durable group before its requests return."""
+
+    def __init__(
+        self,
+        files: LandingFiles,
+        metrics: ServiceMetrics,
+        on_commit: Callable[[list[tuple[Kind, Verdicts]]], None],
+    ):
+        self.files, self.metrics, self.on_commit = files, metrics, on_commit
+        self._queue: queue.Queue[_Submission | None] = queue.Queue()
+        self._thread = threading.Thread(target=self._run, name="landing-committer", daemon=True)
+        self._stopping = False
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Commit what is queued, then roll every open file into place."""
+        self._stopping = True
+        self._queue.put(None)
+        self._thread.join()
+
+    def submit(self, kind: Kind, lines: list[bytes]) -> Future[Receipt]:
+        if self._stopping:
+            raise RuntimeError("the service is shutting down")
+        submission = _Submission(kind, lines)
+        self._queue.put(submission)
+        return submission.future
+
+    def _run(self) -> None:
+        while True:
+            try:
+                first = self._queue.get(timeout=IDLE_SECONDS)
+            except queue.Empty:
+                self.files.roll_due(time.monotonic())
+                continue
+            group, stop = self._group(first)
+            if group:
+                self._commit(group)
+            self.files.roll_due(time.monotonic())
+            if stop:
+                self.files.close()
+                return
+
+    def _group(self, first: _Submission | None) -> tuple[list[_Submission], bool]:
+        """The first submission and whatever else is queued now (None marks the stop)."""
+        group: list[_Submission] = []
+        item = first
+        records = 0
+        while True:
+            if item is None:
+                return group, True
+            group.append(item)
+            records += len(item.lines)
+            if records >= GROUP_RECORDS:
+                return group, False
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                return group, False
+
+    def _commit(self, group: list[_Submission]) -> None:
+        received = dt.datetime.now(dt.UTC)
+        hour = received.replace(minute=0, second=0, microsecond=0)
+        try:
+            verdicts = judge([(s.kind, s.lines) for s in group], received.date())
+            touched: dict[Kind, OpenFile] = {}
+            written = 0
+            for submission in group:
+                if submission.lines:
+                    data = b"\n".join(submission.lines) + b"\n"
+                    touched[submission.kind] = self.files.append(submission.kind, hour, data)
+                    written += len(data)
+            started = time.perf_counter()
+            self.files.sync(list(touched.values()))
+            self.metrics.fsync_seconds.observe(time.perf_counter() - started)
+        except Exception as error:  # storage or gate failure: no request of the group is acked
+            self._retire_files()
+            for submission in group:
+                submission.future.set_exception(error)
+            return
+        self.metrics.landing_bytes.inc(written)
+        for submission, verdict in zip(group, verdicts, strict=True):
+            self._count(submission.kind, verdict)
+        self.on_commit([(s.kind, v) for s, v in zip(group, verdicts, strict=True)])
+        for submission, verdict in zip(group, verdicts, strict=True):
+            file = touched.get(submission.kind)
+            submission.future.set_result(Receipt(verdict, file.final.name if file else ""))
+
+    def _retire_files(self) -> None:
+        """After a failed write a file may end in a partial line: never append after it."""
+        try:
+            self.files.close()
+        except OSError:
+            self.files.open.clear()
+
+    def _count(self, kind: Kind, verdicts: Verdicts) -> None:
+        records = self.metrics.records
+        if not verdicts.checked:
+            records.labels(kind.value, "unchecked").inc(len(verdicts.reasons))
+            return
+        rejected = sum(reason is not None for reason in verdicts.reasons)
+        records.labels(kind.value, "valid").inc(len(verdicts.reasons) - rejected)
+        records.labels(kind.value, "rejected").inc(rejected)

@@ -1,0 +1,170 @@
+"""The service's one door into the pipeline: settings, landing names, verdicts, warehouse scans.
+
+The service must give exactly the verdicts the pipeline will give and read exactly the tables
+the pipeline writes, so it calls the pipeline's own code instead of copying its rules. Every
+import of pipeline internals lives in this module: when the pipeline's modules move, only the
+imports here change.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+import polars as pl
+
+from telemetry_assets import settings
+from telemetry_assets.landing.files import FileFormat, classify
+from telemetry_assets.landing.formats import decode
+from telemetry_assets.landing.lines import FileLines
+from telemetry_assets.schemas.gate import apply_gate
+from telemetry_assets.schemas.tables import ALERTS, EVENTS, INGEST_STATS
+from telemetry_assets.warehouse import parquet_files, partition_dir
+
+ConfigurationError = settings.ConfigurationError
+
+EVENTS_TABLE = EVENTS.name
+ALERTS_TABLE = ALERTS.name
+ANOMALIES_TABLE = "anomalies"  # DESIGN §6; written by the observability assets once they exist
+# The ledger's outcomes: every record read is exactly one of these (DESIGN §4, conservation).
+LEDGER_OUTCOMES = ("valid", "duplicates_removed", "quarantined")
+
+
+class Kind(StrEnum):
+    """What an ingest route takes; the value is the landing file name prefix (DESIGN §4)."""
+
+    EVENTS = "events"
+    METRICS = "metrics"
+    LOGS = "logs"
+
+
+# The pipeline reader of each kind's files; None while the pipeline has no reader for it
+# (format D): such records are landed but the service cannot tell their verdict.
+_FORMATS: dict[Kind, FileFormat | None] = {
+    Kind.EVENTS: FileFormat.EVENTS,
+    Kind.METRICS: FileFormat.METRICS,
+    Kind.LOGS: None,
+}
+
+
+def landing_dir() -> Path:
+    return settings.resolve_dir(settings.env_value(settings.LANDING_DIR))
+
+
+def warehouse_dir() -> Path:
+    return settings.resolve_dir(settings.env_value(settings.WAREHOUSE_DIR))
+
+
+def late_days() -> int:
+    return settings.late_days()
+
+
+def landing_name(kind: Kind, hour: dt.datetime, suffix: str) -> str:
+    """`<kind>-YYYY-MM-DDTHH<suffix>.jsonl`, checked against the pipeline's own name patterns so
+    a file the service lands is always one the pipeline reads, with the intended file day."""
+    name = f"{kind.value}-{hour:%Y-%m-%dT%H}{suffix}.jsonl"
+    fmt = _FORMATS[kind]
+    if fmt is not None and classify(name) != (fmt, hour.date(), False):
+        raise ValueError(f"{name!r} is not a {fmt} landing file name of day {hour.date()}")
+    return name
+
+
+@dataclass(frozen=True)
+class Verdicts:
+    """The gate's verdict on each record of one request, and its valid records.
+
+    `reasons[i]` is the reason code record i will be quarantined with (None: valid).
+    `checked` is False when the pipeline has no reader for the kind yet. `valid` holds the valid
+    records shaped like rows of the `events` table (event_id, timestamp, channel, event,
+    service, payload), so live rows and warehouse rows go through the same queries.
+    """
+
+    reasons: list[str | None]
+    checked: bool
+    valid: pl.DataFrame
+
+
+VALID_COLUMNS = ("event_id", "timestamp", "channel", "event", "service", "payload")
+_BATCH = "_batch"
+
+
+def empty_events() -> pl.DataFrame:
+    """No rows, with the columns of `Verdicts.valid`."""
+    return pl.DataFrame(schema={name: EVENTS.schema[name] for name in VALID_COLUMNS})
+
+
+def judge(batches: list[tuple[Kind, list[bytes]]], file_day: dt.date) -> list[Verdicts]:
+    """Verdicts for the lines of each batch as records of a landing file of `file_day`.
+
+    All batches go through one gate call: the gate's fixed cost (pandera) is paid once per
+    group of concurrent requests, not once per request.
+    """
+    frames = []
+    for index, (kind, lines) in enumerate(batches):
+        fmt = _FORMATS[kind]
+        if fmt is None or not lines:
+            continue
+        numbers = list(range(1, len(lines) + 1))
+        frames.append(
+            decode(fmt, FileLines(numbers, lines)).with_columns(pl.lit(index).alias(_BATCH))
+        )
+    gated = (
+        apply_gate(pl.concat(frames).with_columns(file_day=pl.lit(file_day)), late_days())
+        if frames
+        else None
+    )
+    results = []
+    for index, (kind, lines) in enumerate(batches):
+        if gated is None or _FORMATS[kind] is None or not lines:
+            results.append(
+                Verdicts([None] * len(lines), _FORMATS[kind] is not None, empty_events())
+            )
+            continue
+        mine = gated.filter(pl.col(_BATCH) == index)
+        valid = mine.filter(pl.col("reason").is_null()).select(
+            "event_id",
+            timestamp=pl.from_epoch("ts_us", time_unit="us").dt.replace_time_zone("UTC"),
+            channel="channel",
+            event="event",
+            service="service",
+            payload="payload",
+        )
+        results.append(Verdicts(mine.get_column("reason").to_list(), True, valid))
+    return results
+
+
+def _days(table: str) -> list[dt.date]:
+    directory = warehouse_dir() / table
+    if not directory.is_dir():
+        return []
+    days = []
+    for path in directory.glob("date=*"):
+        try:
+            days.append(dt.date.fromisoformat(path.name.removeprefix("date=")))
+        except ValueError:
+            continue
+    return sorted(days)
+
+
+def scan_days(
+    table: str, first: dt.date | None = None, last: dt.date | None = None
+) -> pl.LazyFrame | None:
+    """The table's day partitions within [first, last] (None: unbounded), read-only; None when
+    the table has no such partitions (or does not exist yet)."""
+    root = warehouse_dir()
+    days = [
+        d for d in _days(table) if (first is None or d >= first) and (last is None or d <= last)
+    ]
+    files = [path for day in days for path in parquet_files(partition_dir(root, table, day))]
+    return pl.scan_parquet(files) if files else None
+
+
+def ledger() -> dict[str, int]:
+    """The pipeline's record ledger summed over all days: records per outcome."""
+    scan = scan_days(INGEST_STATS.name)
+    if scan is None:
+        return dict.fromkeys(LEDGER_OUTCOMES, 0)
+    totals = scan.select(pl.col(name).sum() for name in LEDGER_OUTCOMES).collect()
+    return {name: int(totals.item(0, name) or 0) for name in LEDGER_OUTCOMES}
