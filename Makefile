@@ -9,7 +9,7 @@ DEMO_LAST := 2025-03-07
 
 export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
 
-.PHONY: setup home browser demo test lint format validate dev bench clean
+.PHONY: setup home browser demo test lint format validate dev bench api bench-api clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -64,6 +64,12 @@ dev: setup home
 # pipeline against a plain DuckDB SQL job and a read-the-bytes floor; see README.
 bench: setup home
 	$(BIN)/python -m telemetry_assets.benchmark.run --out data/bench $(BENCH_ARGS)
+
+# The HTTP service (collector, queries, live stream, /metrics) on loopback; see README.
+API_HOST ?= 127.0.0.1
+API_PORT ?= 8000
+api: setup
+	$(BIN)/python -m telemetry_assets.api --host $(API_HOST) --port $(API_PORT)
 
 clean:
 	rm -rf data/warehouse data/reports data/dagster_home
