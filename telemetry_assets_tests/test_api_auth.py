@@ -8,7 +8,7 @@ import pytest
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
-from telemetry_assets_tests.api_service import REPO, Service
+from telemetry_assets.devtools.api_process import REPO, Service
 
 TOKEN = "s3cret-token"
 

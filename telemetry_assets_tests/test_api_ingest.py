@@ -10,8 +10,8 @@ import orjson
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from telemetry_assets.devtools.api_process import Service, wait_until
 from telemetry_assets.landing.files import FileFormat, classify
-from telemetry_assets_tests.api_service import Service, wait_until
 
 MAX_BODY = 65_536
 MAX_RECORDS = 100

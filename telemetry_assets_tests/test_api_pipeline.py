@@ -16,8 +16,8 @@ import polars as pl
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from telemetry_assets.devtools.api_process import Service, wait_until
 from telemetry_assets.schemas.tables import EVENTS, QUARANTINE
-from telemetry_assets_tests.api_service import Service, wait_until
 
 INGEST = dg.AssetSelection.assets("raw_events", "events", "quarantine", "ingest_stats")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import fcntl
 
-from telemetry_assets_tests.api_service import Service
+from telemetry_assets.devtools.api_process import Service
 
 
 def test_start_up_renames_the_files_a_killed_service_left_open(tmp_path):

@@ -11,7 +11,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
-from telemetry_assets_tests.api_service import Service
+from telemetry_assets.devtools.api_process import Service
 
 QUEUE = 4
 

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 import orjson
+import polars as pl
 from fastapi import FastAPI, Query, Request, Response, WebSocket, WebSocketDisconnect
 from pydantic import BaseModel
 
@@ -21,7 +22,7 @@ from telemetry_assets.api.landing import LandingFiles, recover
 from telemetry_assets.api.live import LiveBuffer, MetricStream
 from telemetry_assets.api.middleware import BearerAuth, RequestMetrics
 from telemetry_assets.api.pipeline import Kind, Verdicts
-from telemetry_assets.api.queries import Queries, metric_rows
+from telemetry_assets.api.queries import Queries, log_rows, metric_rows
 
 MAX_LIMIT = 10_000
 
@@ -81,21 +82,25 @@ def _json(value: Any, status: int = 200) -> Response:
 
 def create_app(config: ServiceConfig) -> FastAPI:
     metrics = ServiceMetrics(pipeline.ledger)
-    live = LiveBuffer(config.live_rows)
+    live_metrics, live_logs = LiveBuffer(config.live_rows), LiveBuffer(config.live_rows)
     stream = MetricStream(config.ws_queue, metrics)
-    queries = Queries(live)
+    queries = Queries(live_metrics, live_logs)
     state: dict[str, Committer] = {}
 
     def on_commit(group: list[tuple[Kind, Verdicts]], loop: asyncio.AbstractEventLoop) -> None:
         """Runs on the committer thread after the fsync, before the requests are answered."""
         valid = [verdicts.valid for _, verdicts in group if not verdicts.valid.is_empty()]
-        for frame in valid:
-            live.add(frame)
-        samples = [s for f in valid for s in metric_rows(f.lazy()).collect().to_dicts()]
-        if samples:
-            for sample in samples:
-                sample["timestamp"] = sample["timestamp"].isoformat()
-            loop.call_soon_threadsafe(stream.publish, samples)
+        if not valid:
+            return
+        accepted = pl.concat(valid).lazy()
+        samples, logs = pl.collect_all([metric_rows(accepted), log_rows(accepted)])
+        live_metrics.add(samples)
+        live_logs.add(logs)
+        if not samples.is_empty() and stream.subscribers:
+            published = samples.drop("event_id").with_columns(
+                pl.col("timestamp").dt.to_string("%Y-%m-%dT%H:%M:%S%.6f+00:00")
+            )
+            loop.call_soon_threadsafe(stream.publish, published.to_dicts())
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

@@ -35,7 +35,8 @@ class Receipt:
 @dataclass
 class _Submission:
     kind: Kind
-    lines: list[bytes]
+    data: bytes  # the records' landing lines, each ending in a newline
+    count: int
     future: Future[Receipt] = field(default_factory=Future)
 
 
@@ -65,7 +66,8 @@ class Committer:
     def submit(self, kind: Kind, lines: list[bytes]) -> Future[Receipt]:
         if self._stopping:
             raise RuntimeError("the service is shutting down")
-        submission = _Submission(kind, lines)
+        data = b"".join(line + b"\n" for line in lines)
+        submission = _Submission(kind, data, len(lines))
         self._queue.put(submission)
         return submission.future
 
@@ -93,7 +95,7 @@ class Committer:
             if item is None:
                 return group, True
             group.append(item)
-            records += len(item.lines)
+            records += item.count
             if records >= GROUP_RECORDS:
                 return group, False
             try:
@@ -105,14 +107,15 @@ class Committer:
         received = dt.datetime.now(dt.UTC)
         hour = received.replace(minute=0, second=0, microsecond=0)
         try:
-            verdicts = judge([(s.kind, s.lines) for s in group], received.date())
+            verdicts = judge([(s.kind, s.data, s.count) for s in group], received.date())
             touched: dict[Kind, OpenFile] = {}
             written = 0
             for submission in group:
-                if submission.lines:
-                    data = b"\n".join(submission.lines) + b"\n"
-                    touched[submission.kind] = self.files.append(submission.kind, hour, data)
-                    written += len(data)
+                if submission.data:
+                    touched[submission.kind] = self.files.append(
+                        submission.kind, hour, submission.data
+                    )
+                    written += len(submission.data)
             started = time.perf_counter()
             self.files.sync(list(touched.values()))
             self.metrics.fsync_seconds.observe(time.perf_counter() - started)

@@ -17,8 +17,8 @@ import polars as pl
 
 from telemetry_assets import settings
 from telemetry_assets.landing.files import FileFormat, classify
-from telemetry_assets.landing.formats import decode
-from telemetry_assets.landing.lines import FileLines
+from telemetry_assets.landing.formats import decode_block
+from telemetry_assets.landing.lines import Block
 from telemetry_assets.schemas.gate import apply_gate
 from telemetry_assets.schemas.tables import ALERTS, EVENTS, INGEST_STATS
 from telemetry_assets.warehouse import parquet_files, partition_dir
@@ -95,34 +95,32 @@ def empty_events() -> pl.DataFrame:
     return pl.DataFrame(schema={name: EVENTS.schema[name] for name in VALID_COLUMNS})
 
 
-def judge(batches: list[tuple[Kind, list[bytes]]], file_day: dt.date) -> list[Verdicts]:
-    """Verdicts for the lines of each batch as records of a landing file of `file_day`.
+def judge(batches: list[tuple[Kind, bytes, int]], file_day: dt.date) -> list[Verdicts]:
+    """Verdicts for each batch (kind, its landing lines as bytes, its record count), as records
+    of a landing file of `file_day`.
 
-    All batches go through one gate call: the gate's fixed cost (pandera) is paid once per
-    group of concurrent requests, not once per request.
+    The lines of all batches of a kind are decoded as one block, exactly as the pipeline will
+    read the file they land in, and everything goes through one gate call: the fixed costs are
+    paid once per group of concurrent requests, not once per request.
     """
     frames = []
-    for index, (kind, lines) in enumerate(batches):
-        fmt = _FORMATS[kind]
-        if fmt is None or not lines:
+    for kind, fmt in _FORMATS.items():
+        members = [(i, n) for i, (k, _, n) in enumerate(batches) if k is kind and n]
+        if fmt is None or not members:
             continue
-        numbers = list(range(1, len(lines) + 1))
-        frames.append(
-            decode(fmt, FileLines(numbers, lines)).with_columns(pl.lit(index).alias(_BATCH))
-        )
-    gated = (
-        apply_gate(pl.concat(frames).with_columns(file_day=pl.lit(file_day)), late_days())
-        if frames
-        else None
-    )
+        data = b"".join(batches[i][1] for i, _ in members)
+        owner = pl.Series(_BATCH, [i for i, n in members for _ in range(n)], pl.Int32)
+        frames.append(decode_block(fmt, Block(data, 1, True)).with_columns(owner))
+    gated = None
+    if frames:
+        candidates = pl.concat(frames).with_columns(file_day=pl.lit(file_day))
+        gated = apply_gate(candidates, late_days()).partition_by(_BATCH, as_dict=True)
     results = []
-    for index, (kind, lines) in enumerate(batches):
-        if gated is None or _FORMATS[kind] is None or not lines:
-            results.append(
-                Verdicts([None] * len(lines), _FORMATS[kind] is not None, empty_events())
-            )
+    for index, (kind, _, count) in enumerate(batches):
+        mine = gated.get((index,)) if gated else None
+        if mine is None:
+            results.append(Verdicts([None] * count, _FORMATS[kind] is not None, empty_events()))
             continue
-        mine = gated.filter(pl.col(_BATCH) == index)
         valid = mine.filter(pl.col("reason").is_null()).select(
             "event_id",
             timestamp=pl.from_epoch("ts_us", time_unit="us").dt.replace_time_zone("UTC"),

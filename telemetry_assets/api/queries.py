@@ -18,6 +18,7 @@ from telemetry_assets.api.live import LiveBuffer
 def metric_rows(events: pl.LazyFrame) -> pl.LazyFrame:
     """Metric samples (format C) among events rows."""
     return events.filter(pl.col("channel") == "metric").select(
+        "event_id",
         "timestamp",
         "service",
         metric=pl.col("event"),
@@ -28,6 +29,7 @@ def metric_rows(events: pl.LazyFrame) -> pl.LazyFrame:
 def log_rows(events: pl.LazyFrame) -> pl.LazyFrame:
     """Log records (format D, or format A with channel `log`) among events rows."""
     return events.filter(pl.col("channel") == "log").select(
+        "event_id",
         "timestamp",
         "service",
         level=pl.col("event"),
@@ -45,56 +47,91 @@ def _between(column: str, since: dt.datetime | None, until: dt.datetime | None) 
 
 
 class Queries:
-    def __init__(self, live: LiveBuffer):
-        self.live = live
+    """Each query reads the warehouse days in range and the live rows of its shape."""
 
-    def _events(self, since: dt.datetime | None, until: dt.datetime | None) -> pl.LazyFrame:
-        """Warehouse events of the days in range (by partition) and live rows, each once."""
-        parts = []
-        scan = pipeline.scan_days(
-            pipeline.EVENTS_TABLE,
-            since.date() if since else None,
-            until.date() if until else None,
+    def __init__(self, live_metrics: LiveBuffer, live_logs: LiveBuffer):
+        self.live_metrics, self.live_logs = live_metrics, live_logs
+
+    @staticmethod
+    def _warehouse(since: dt.datetime | None, until: dt.datetime | None) -> pl.LazyFrame | None:
+        return pipeline.scan_days(
+            pipeline.EVENTS_TABLE, since.date() if since else None, until.date() if until else None
         )
-        if scan is not None:
-            parts.append(scan.select(pipeline.VALID_COLUMNS))
-        live = self.live.frame()
-        if live is not None:
-            parts.append(live.lazy())
-        if not parts:
-            return pipeline.empty_events().lazy()
-        return pl.concat(parts).unique("event_id", keep="first", maintain_order=True)
 
+    @staticmethod
     def _rows(
-        self,
-        rows: pl.LazyFrame,
+        sources: list[pl.LazyFrame],
         filters: dict[str, str | None],
-        since: dt.datetime | None,
-        until: dt.datetime | None,
+        window: tuple[dt.datetime | None, dt.datetime | None],
         limit: int,
         time_column: str = "timestamp",
     ) -> list[dict]:
-        """Newest first, at most `limit`."""
-        condition = _between(time_column, since, until)
+        """Matching rows of all sources, each event once, newest first, at most `limit`."""
+        condition = _between(time_column, *window)
         for column, value in filters.items():
             if value is not None:
                 condition &= pl.col(column) == value
-        query = rows.filter(condition).sort(time_column, descending=True).head(limit)
-        return query.collect().to_dicts()
+        if not sources:
+            return []
+        rows = pl.concat([source.filter(condition) for source in sources])
+        if "event_id" in rows.collect_schema():
+            rows = rows.unique("event_id", keep="first").drop("event_id")
+        return rows.sort(time_column, descending=True).head(limit).collect().to_dicts()
 
-    def metrics(self, service, metric, since, until, limit) -> list[dict]:
-        rows = metric_rows(self._events(since, until))
-        return self._rows(rows, {"service": service, "metric": metric}, since, until, limit)
+    def _sources(self, shape, live: LiveBuffer, since, until) -> list[pl.LazyFrame]:
+        sources = []
+        warehouse = self._warehouse(since, until)
+        if warehouse is not None:
+            sources.append(shape(warehouse.select(pipeline.VALID_COLUMNS)))
+        live_rows = live.frame()
+        if live_rows is not None:
+            sources.append(live_rows.lazy())
+        return sources
 
-    def logs(self, service, level, since, until, limit) -> list[dict]:
-        rows = log_rows(self._events(since, until))
-        return self._rows(rows, {"service": service, "level": level}, since, until, limit)
+    def metrics(
+        self,
+        service: str | None,
+        metric: str | None,
+        since: dt.datetime | None,
+        until: dt.datetime | None,
+        limit: int,
+    ) -> list[dict]:
+        sources = self._sources(metric_rows, self.live_metrics, since, until)
+        filters = {"service": service, "metric": metric}
+        return self._rows(sources, filters, (since, until), limit)
+
+    def logs(
+        self,
+        service: str | None,
+        level: str | None,
+        since: dt.datetime | None,
+        until: dt.datetime | None,
+        limit: int,
+    ) -> list[dict]:
+        sources = self._sources(log_rows, self.live_logs, since, until)
+        filters = {"service": service, "level": level}
+        return self._rows(sources, filters, (since, until), limit)
 
     def services(self) -> list[str]:
-        services = self._events(None, None).select("service").drop_nulls().unique()
-        return sorted(services.collect().get_column("service").to_list())
+        frames = [live.frame() for live in (self.live_metrics, self.live_logs)]
+        sources = [f.lazy().select("service") for f in frames if f is not None]
+        warehouse = self._warehouse(None, None)
+        if warehouse is not None:
+            sources.append(warehouse.select("service"))
+        if not sources:
+            return []
+        services = pl.concat(sources).drop_nulls().unique().collect()
+        return sorted(services.get_column("service").to_list())
 
-    def hourly(self, table, service, metric, since, until, limit) -> list[dict]:
+    def hourly(
+        self,
+        table: str,
+        service: str | None,
+        metric: str | None,
+        since: dt.datetime | None,
+        until: dt.datetime | None,
+        limit: int,
+    ) -> list[dict]:
         """Rows of a (date, hour) table such as `alerts` or `anomalies`; none when it does not
         exist yet."""
         scan = pipeline.scan_days(
@@ -105,6 +142,6 @@ class Queries:
         hour = pl.col("hour")
         if not scan.collect_schema()["hour"].is_temporal():  # an hour of the day, 0..23
             hour = pl.col("date").cast(pl.Datetime("us", "UTC")) + pl.duration(hours=hour)
-        filters = {"service": service, "metric": metric}
         rows = scan.with_columns(hour_start=hour)
-        return self._rows(rows, filters, since, until, limit, time_column="hour_start")
+        filters = {"service": service, "metric": metric}
+        return self._rows([rows], filters, (since, until), limit, time_column="hour_start")

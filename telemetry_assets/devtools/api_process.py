@@ -1,6 +1,6 @@
-"""A real `python -m telemetry_assets.api` process on a loopback port, for the service tests.
+"""A real `python -m telemetry_assets.api` process on a loopback port (tests, benchmark).
 
-Every wait is bounded: a service that does not come up fails the test instead of hanging it.
+Every wait is bounded: a service that does not come up fails instead of hanging its caller.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import httpx
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 START_SECONDS = 60.0
 
 

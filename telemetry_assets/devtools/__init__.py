@@ -1,0 +1,1 @@
+"""Developer tools outside the code location's imports: benchmarks and process helpers."""
