@@ -71,5 +71,10 @@ API_PORT ?= 8000
 api: setup
 	$(BIN)/python -m telemetry_assets.api --host $(API_HOST) --port $(API_PORT)
 
+# One run against a fresh service on loopback: acked events/s with 4 clients posting 500-event
+# batches, request p50/p99, query p95, WebSocket delivery p99 to 100 subscribers.
+bench-api: setup
+	$(BIN)/python -m telemetry_assets.devtools.api_bench $(BENCH_API_ARGS)
+
 clean:
 	rm -rf data/warehouse data/reports data/dagster_home

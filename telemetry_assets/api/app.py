@@ -106,6 +106,7 @@ def create_app(config: ServiceConfig) -> FastAPI:
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         config.landing_dir.mkdir(parents=True, exist_ok=True)
         recover(config.landing_dir)
+        await asyncio.to_thread(pipeline.warm_up)
         loop = asyncio.get_running_loop()
         files = LandingFiles(config.landing_dir, config.roll_seconds, config.roll_bytes)
         committer = Committer(files, metrics, lambda group: on_commit(group, loop))

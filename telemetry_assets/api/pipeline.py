@@ -133,6 +133,12 @@ def judge(batches: list[tuple[Kind, bytes, int]], file_day: dt.date) -> list[Ver
     return results
 
 
+def warm_up() -> None:
+    """Gate one record of each kind, so the gate's lazy imports and model builds (about a
+    second) happen at start-up rather than in the first requests."""
+    judge([(kind, b"{}\n", 1) for kind in Kind], dt.datetime.now(dt.UTC).date())
+
+
 def _days(table: str) -> list[dt.date]:
     directory = warehouse_dir() / table
     if not directory.is_dir():
