@@ -9,8 +9,7 @@ from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 import orjson
-import polars as pl
-from fastapi import FastAPI, Query, Request, Response, WebSocket, WebSocketDisconnect
+from fastapi import FastAPI, Query, Request, Response, WebSocket
 from pydantic import BaseModel
 
 from telemetry_assets.api import bodies, errors, pipeline
@@ -19,10 +18,10 @@ from telemetry_assets.api.config import ServiceConfig
 from telemetry_assets.api.errors import ApiError
 from telemetry_assets.api.exposition import CONTENT_TYPE, ServiceMetrics
 from telemetry_assets.api.landing import LandingFiles, recover
-from telemetry_assets.api.live import LiveBuffer, MetricStream
+from telemetry_assets.api.live import LiveFeed, MetricStream
 from telemetry_assets.api.middleware import BearerAuth, RequestMetrics
-from telemetry_assets.api.pipeline import Kind, Verdicts
-from telemetry_assets.api.queries import Queries, log_rows, metric_rows
+from telemetry_assets.api.pipeline import Kind
+from telemetry_assets.api.queries import Queries
 
 MAX_LIMIT = 10_000
 
@@ -64,12 +63,16 @@ Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT)]
 
 
 def _utc(moment: dt.datetime | None) -> dt.datetime | None:
-    if moment is None or moment.tzinfo is not None:
-        return moment.astimezone(dt.UTC) if moment else None
-    return moment.replace(tzinfo=dt.UTC)
+    """No zone means UTC, as in the landing contract."""
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
 
 
-def _window(since: dt.datetime | None, until: dt.datetime | None) -> tuple[Any, Any]:
+Window = tuple[dt.datetime | None, dt.datetime | None]
+
+
+def _window(since: dt.datetime | None, until: dt.datetime | None) -> Window:
     since, until = _utc(since), _utc(until)
     if since and until and since > until:
         raise ApiError(400, "invalid_range", "since is after until")
@@ -82,36 +85,19 @@ def _json(value: Any, status: int = 200) -> Response:
 
 def create_app(config: ServiceConfig) -> FastAPI:
     metrics = ServiceMetrics(pipeline.ledger)
-    live_metrics, live_logs = LiveBuffer(config.live_rows), LiveBuffer(config.live_rows)
-    stream = MetricStream(config.ws_queue, metrics)
-    queries = Queries(live_metrics, live_logs)
-    state: dict[str, Committer] = {}
-
-    def on_commit(group: list[tuple[Kind, Verdicts]], loop: asyncio.AbstractEventLoop) -> None:
-        """Runs on the committer thread after the fsync, before the requests are answered."""
-        valid = [verdicts.valid for _, verdicts in group if not verdicts.valid.is_empty()]
-        if not valid:
-            return
-        accepted = pl.concat(valid).lazy()
-        samples, logs = pl.collect_all([metric_rows(accepted), log_rows(accepted)])
-        live_metrics.add(samples)
-        live_logs.add(logs)
-        if not samples.is_empty() and stream.subscribers:
-            published = samples.drop("event_id").with_columns(
-                pl.col("timestamp").dt.to_string("%Y-%m-%dT%H:%M:%S%.6f+00:00")
-            )
-            loop.call_soon_threadsafe(stream.publish, published.to_dicts())
+    feed = LiveFeed(config.live_rows, MetricStream(config.ws_queue, metrics))
+    queries = Queries(feed.metrics, feed.logs)
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         config.landing_dir.mkdir(parents=True, exist_ok=True)
         recover(config.landing_dir)
         await asyncio.to_thread(pipeline.warm_up)
-        loop = asyncio.get_running_loop()
+        feed.loop = asyncio.get_running_loop()
         files = LandingFiles(config.landing_dir, config.roll_seconds, config.roll_bytes)
-        committer = Committer(files, metrics, lambda group: on_commit(group, loop))
+        committer = Committer(files, metrics, feed.accept)
         committer.start()
-        state["committer"] = committer
+        app.state.committer = committer
         try:
             yield
         finally:
@@ -133,9 +119,9 @@ def create_app(config: ServiceConfig) -> FastAPI:
             records = [bodies.as_metric_sample(r) for r in records]
         lines = [bodies.encode(r) for r in records]
         try:
-            receipt = await asyncio.wrap_future(state["committer"].submit(kind, lines))
-        except (OSError, RuntimeError) as error:
-            raise ApiError(503, "not_durable", f"records were not stored: {error}") from None
+            receipt = await asyncio.wrap_future(request.app.state.committer.submit(kind, lines))
+        except Exception as error:  # not acknowledged: the client re-sends, dedup absorbs it
+            raise ApiError(503, "not_stored", f"records were not stored: {error}") from None
         reasons = receipt.verdicts.reasons
         rejected = [{"index": i, "reason": r} for i, r in enumerate(reasons) if r is not None]
         body = {
@@ -227,28 +213,10 @@ def create_app(config: ServiceConfig) -> FastAPI:
     async def ws_metrics(
         websocket: WebSocket, service: str | None = None, metric: str | None = None
     ) -> None:
-        await websocket.accept()
-        subscriber = stream.subscribe(service, metric)
-
-        async def pump() -> None:
-            while (message := await subscriber.queue.get()) is not None:
-                await websocket.send_text(message.decode())
-            await websocket.close(code=1013, reason="too slow: dropped")
-
-        async def watch() -> None:
-            try:
-                while True:
-                    await websocket.receive_text()
-            except WebSocketDisconnect:
-                return
-
-        tasks = {asyncio.create_task(pump()), asyncio.create_task(watch())}
-        try:
-            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            for task in tasks:
-                task.cancel()
-            stream.unsubscribe(subscriber)
+        """Accepted metric samples as `{"samples": [...]}` messages, one per ingest request
+        with matching samples; a client that lags `TELEMETRY_API_WS_QUEUE` messages behind is
+        closed with code 1013."""
+        await feed.stream.serve(websocket, service, metric)
 
     app.add_middleware(BearerAuth, token=config.token)
     app.add_middleware(RequestMetrics, metrics=metrics)

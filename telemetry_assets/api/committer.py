@@ -16,6 +16,8 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 
+import polars as pl
+
 from telemetry_assets.api.exposition import ServiceMetrics
 from telemetry_assets.api.landing import LandingFiles, OpenFile
 from telemetry_assets.api.pipeline import Kind, Verdicts, judge
@@ -41,13 +43,14 @@ class _Submission:
 
 
 class Committer:
-    """Owns the landing files; `on_commit` sees each durable group before its requests return."""
+    """Owns the landing files; `on_commit` gets the valid records of each durable group (rows
+    shaped like `events`) before its requests are answered."""
 
     def __init__(
         self,
         files: LandingFiles,
         metrics: ServiceMetrics,
-        on_commit: Callable[[list[tuple[Kind, Verdicts]]], None],
+        on_commit: Callable[[list[pl.DataFrame]], None],
     ):
         self.files, self.metrics, self.on_commit = files, metrics, on_commit
         self._queue: queue.Queue[_Submission | None] = queue.Queue()
@@ -127,7 +130,7 @@ class Committer:
         self.metrics.landing_bytes.inc(written)
         for submission, verdict in zip(group, verdicts, strict=True):
             self._count(submission.kind, verdict)
-        self.on_commit([(s.kind, v) for s, v in zip(group, verdicts, strict=True)])
+        self.on_commit([v.valid for v in verdicts])
         for submission, verdict in zip(group, verdicts, strict=True):
             file = touched.get(submission.kind)
             submission.future.set_result(Receipt(verdict, file.final.name if file else ""))

@@ -15,8 +15,10 @@ from dataclasses import dataclass, field
 
 import orjson
 import polars as pl
+from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from telemetry_assets.api.exposition import ServiceMetrics
+from telemetry_assets.api.shapes import log_rows, metric_rows
 
 
 class LiveBuffer:
@@ -74,6 +76,31 @@ class MetricStream:
         self.subscribers.discard(subscriber)
         self.metrics.ws_clients.set(len(self.subscribers))
 
+    async def serve(self, websocket: WebSocket, service: str | None, metric: str | None) -> None:
+        """Send the subscriber's messages until it disconnects or is dropped."""
+        await websocket.accept()
+        subscriber = self.subscribe(service, metric)
+
+        async def pump() -> None:
+            while (message := await subscriber.queue.get()) is not None:
+                await websocket.send_text(message.decode())
+            await websocket.close(code=1013, reason="too slow: dropped")
+
+        async def watch() -> None:
+            try:
+                while True:
+                    await websocket.receive_text()
+            except WebSocketDisconnect:
+                return
+
+        tasks = {asyncio.create_task(pump()), asyncio.create_task(watch())}
+        try:
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in tasks:
+                task.cancel()
+            self.unsubscribe(subscriber)
+
     def publish(self, samples: list[dict]) -> None:
         """One message per subscriber with the samples it wants, encoded once per filter."""
         messages: dict[tuple[str | None, str | None], bytes | None] = {}
@@ -98,3 +125,25 @@ class MetricStream:
         subscriber.queue.put_nowait(None)
         self.unsubscribe(subscriber)
         self.metrics.ws_dropped.inc()
+
+
+class LiveFeed:
+    """Where accepted records go after their group commit: live buffers and the stream."""
+
+    def __init__(self, live_rows: int, stream: MetricStream):
+        self.metrics, self.logs = LiveBuffer(live_rows), LiveBuffer(live_rows)
+        self.stream = stream
+        self.loop: asyncio.AbstractEventLoop | None = None  # the stream's loop, set at start-up
+
+    def accept(self, valid: list[pl.DataFrame]) -> None:
+        """Runs on the committer thread after the fsync, before the requests are answered, so a
+        client that got its 202 finds its records in the next query."""
+        valid = [frame for frame in valid if not frame.is_empty()]
+        if not valid:
+            return
+        accepted = pl.concat(valid).lazy()
+        samples, logs = pl.collect_all([metric_rows(accepted), log_rows(accepted)])
+        self.metrics.add(samples)
+        self.logs.add(logs)
+        if self.loop is not None and self.stream.subscribers and not samples.is_empty():
+            self.loop.call_soon_threadsafe(self.stream.publish, samples.drop("event_id").to_dicts())

@@ -1,8 +1,7 @@
-"""Read-only queries over the warehouse tables plus the live buffer.
+"""Read-only queries over the warehouse tables plus the live buffers.
 
-Metric samples and log records are rows of `events` (channel `metric` / `log`, DESIGN §4);
-warehouse rows and live rows go through the same shaping, and a record that is in both (the
-pipeline ran since the service accepted it) is counted once, by its event id.
+A record that is in both (the pipeline ran since the service accepted it) is counted once, by
+its event id.
 """
 
 from __future__ import annotations
@@ -13,28 +12,7 @@ import polars as pl
 
 from telemetry_assets.api import pipeline
 from telemetry_assets.api.live import LiveBuffer
-
-
-def metric_rows(events: pl.LazyFrame) -> pl.LazyFrame:
-    """Metric samples (format C) among events rows."""
-    return events.filter(pl.col("channel") == "metric").select(
-        "event_id",
-        "timestamp",
-        "service",
-        metric=pl.col("event"),
-        value=pl.col("payload").str.json_path_match("$.value").cast(pl.Float64, strict=False),
-    )
-
-
-def log_rows(events: pl.LazyFrame) -> pl.LazyFrame:
-    """Log records (format D, or format A with channel `log`) among events rows."""
-    return events.filter(pl.col("channel") == "log").select(
-        "event_id",
-        "timestamp",
-        "service",
-        level=pl.col("event"),
-        message=pl.col("payload").str.json_path_match("$.message"),
-    )
+from telemetry_assets.api.shapes import log_rows, metric_rows
 
 
 def _between(column: str, since: dt.datetime | None, until: dt.datetime | None) -> pl.Expr:
