@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import subprocess
 import threading
 
 import orjson
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from telemetry_assets.devtools.api_process import Service, wait_until
+from telemetry_assets.devtools.api_process import REPO, Service, wait_until
 from telemetry_assets.landing.files import FileFormat, classify
 
 MAX_BODY = 65_536
 MAX_RECORDS = 100
+JSON = "application/json"
 
 
 @pytest.fixture(scope="module")
@@ -284,3 +286,21 @@ def test_heartbeat(client):
 
 def test_unknown_route_uses_the_error_shape(client):
     assert client.get("/nope").json()["error"]["code"] == "not_found"
+
+
+def test_a_chunked_body_is_cut_off_at_the_limit_and_writes_nothing(service, client):
+    before = landed_bytes(service)
+    chunks = (b"[" + b"1," * 1_000 for _ in range(MAX_BODY // 1_000))  # no content-length
+    response = client.post("/ingest/events", content=chunks, headers={"content-type": JSON})
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "body_too_large"
+    assert landed_bytes(service) == before
+
+
+def test_bad_service_settings_stop_start_up_with_a_message(tmp_path):
+    service = Service(tmp_path / "landing", tmp_path / "warehouse", TELEMETRY_API_ROLL_BYTES="1.5")
+    done = subprocess.run(
+        service.command(), cwd=REPO, env=service.env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 2
+    assert "TELEMETRY_API_ROLL_BYTES='1.5' must be a whole number > 0" in done.stderr

@@ -6,50 +6,51 @@ The landing folder, warehouse and late-day window are the pipeline's own setting
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from telemetry_assets.api import pipeline
 
 TOKEN_ENV = "TELEMETRY_API_TOKEN"
-_LIMITS = {
-    # env variable: (field, default, meaning)
-    "TELEMETRY_API_ROLL_SECONDS": ("roll_seconds", 5.0, "seconds a landing file stays open"),
-    "TELEMETRY_API_ROLL_BYTES": ("roll_bytes", 64 * 2**20, "bytes after which a file is rolled"),
-    "TELEMETRY_API_MAX_BODY_BYTES": ("max_body_bytes", 16 * 2**20, "largest request body"),
-    "TELEMETRY_API_MAX_RECORDS": ("max_records", 50_000, "most records in one request"),
-    "TELEMETRY_API_WS_QUEUE": ("ws_queue", 1_000, "messages a slow WebSocket client may lag"),
-    "TELEMETRY_API_LIVE_ROWS": ("live_rows", 500_000, "accepted rows kept for live queries"),
-}
+
+
+def _limit(env: str, default: float, meaning: str) -> Any:
+    """A positive number read from `env` (the default when unset)."""
+    return dataclasses.field(default=default, metadata={"env": env, "meaning": meaning})
 
 
 @dataclass(frozen=True)
 class ServiceConfig:
     landing_dir: Path
     token: str | None = None
-    roll_seconds: float = 5.0
-    roll_bytes: int = 64 * 2**20
-    max_body_bytes: int = 16 * 2**20
-    max_records: int = 50_000
-    ws_queue: int = 1_000
-    live_rows: int = 500_000
+    roll_seconds: float = _limit("TELEMETRY_API_ROLL_SECONDS", 5.0, "seconds a file stays open")
+    roll_bytes: int = _limit("TELEMETRY_API_ROLL_BYTES", 64 * 2**20, "bytes before a file rolls")
+    max_body_bytes: int = _limit("TELEMETRY_API_MAX_BODY_BYTES", 16 * 2**20, "largest body")
+    max_records: int = _limit("TELEMETRY_API_MAX_RECORDS", 50_000, "most records a request")
+    ws_queue: int = _limit("TELEMETRY_API_WS_QUEUE", 1_000, "messages a subscriber may lag")
+    live_rows: int = _limit("TELEMETRY_API_LIVE_ROWS", 500_000, "live rows kept per shape")
 
     @classmethod
     def from_env(cls) -> ServiceConfig:
-        values: dict[str, float | int] = {}
-        for env, (name, default, meaning) in _LIMITS.items():
+        values: dict[str, float] = {}
+        for field in dataclasses.fields(cls):
+            if "env" not in field.metadata:
+                continue
+            env, kind = field.metadata["env"], type(field.default)
             text = os.environ.get(env, "").strip()
             try:
-                value = type(default)(text) if text else default
+                values[field.name] = value = kind(text) if text else field.default
             except ValueError:
                 value = -1
             if value <= 0:
                 raise pipeline.ConfigurationError(
-                    f"{env}={text!r} must be a number > 0 ({meaning})"
+                    f"{env}={text!r} must be a {'whole ' if kind is int else ''}number > 0 "
+                    f"({field.metadata['meaning']})"
                 )
-            values[name] = value
         token = os.environ.get(TOKEN_ENV, "").strip() or None
         return cls(landing_dir=pipeline.landing_dir(), token=token, **values)
 
