@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import socket
 import time
 
 import orjson
@@ -65,11 +67,26 @@ def dropped(client) -> float:
     return next(s.value for s in family.samples if s.name.endswith("_total"))
 
 
+def small_window(service: Service) -> socket.socket:
+    """A connection whose tiny receive buffer fills after a few messages it does not read."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect(("127.0.0.1", service.port))
+    return sock
+
+
 def test_a_slow_subscriber_is_dropped_and_never_slows_ingest(service):
-    metric = "cpu-" + "x" * 4_000  # big messages fill the socket buffers of a client not reading
-    batch = [sample("bulk", metric, n) for n in range(200)]
+    # Big incompressible messages (the stream is deflated) fill the buffers of a client that
+    # does not read within a few requests.
+    batch = [sample("bulk", os.urandom(2_000).hex(), n) for n in range(200)]
     with (
-        connect(ws_url(service), open_timeout=10, max_queue=1) as slow,
+        connect(
+            ws_url(service),
+            open_timeout=10,
+            max_queue=1,
+            ping_interval=None,
+            sock=small_window(service),
+        ) as slow,
         connect(ws_url(service, "?service=none"), open_timeout=10) as idle,
         service.client() as client,
     ):

@@ -9,6 +9,7 @@ concurrent requests share one gate call and one fsync: the more load, the bigger
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import queue
 import threading
 import time
@@ -22,6 +23,7 @@ from telemetry_assets.api.exposition import ServiceMetrics
 from telemetry_assets.api.landing import LandingFiles, OpenFile
 from telemetry_assets.api.pipeline import Kind, Verdicts, judge
 
+log = logging.getLogger(__name__)
 IDLE_SECONDS = 0.25  # how often an idle committer checks whether files are due to roll
 GROUP_RECORDS = 200_000  # records gated at once at most: bounds the committer's memory
 
@@ -130,7 +132,10 @@ class Committer:
         self.metrics.landing_bytes.inc(written)
         for submission, verdict in zip(group, verdicts, strict=True):
             self._count(submission.kind, verdict)
-        self.on_commit([v.valid for v in verdicts])
+        try:
+            self.on_commit([v.valid for v in verdicts])
+        except Exception:  # the records are durable: a failing live view must not block acks
+            log.exception("live feed failed on a committed group")
         for submission, verdict in zip(group, verdicts, strict=True):
             file = touched.get(submission.kind)
             submission.future.set_result(Receipt(verdict, file.final.name if file else ""))
