@@ -81,15 +81,22 @@ class Committer:
             try:
                 first = self._queue.get(timeout=IDLE_SECONDS)
             except queue.Empty:
-                self.files.roll_due(time.monotonic())
+                self._roll_due()
                 continue
             group, stop = self._group(first)
             if group:
                 self._commit(group)
-            self.files.roll_due(time.monotonic())
+            self._roll_due()
             if stop:
                 self.files.close()
                 return
+
+    def _roll_due(self) -> None:
+        """A failed rename only delays a roll (the data is synced): retried on the next pass."""
+        try:
+            self.files.roll_due(time.monotonic())
+        except OSError:
+            log.exception("rolling landing files failed; will retry")
 
     def _group(self, first: _Submission | None) -> tuple[list[_Submission], bool]:
         """The first submission and whatever else is queued now (None marks the stop)."""

@@ -84,12 +84,13 @@ class LandingFiles:
         return [self.roll(f) for f in due]
 
     def roll(self, file: OpenFile) -> Path:
-        """Rename a (fully synced) file into place; rename before close keeps its lock held."""
-        del self.open[file.kind]
+        """Rename a (fully synced) file into place; until the rename succeeds it stays open.
+        Renaming before closing keeps the lock held, so recovery never races a roll."""
         if file.size == 0:
             file.hidden.unlink()
         else:
             os.rename(file.hidden, file.final)
+        del self.open[file.kind]
         _fsync_dir(self.root)
         os.close(file.fd)
         return file.final
