@@ -49,8 +49,7 @@ class LiveBuffer:
 class Subscriber:
     service: str | None
     metric: str | None
-    queue: asyncio.Queue[bytes | None]
-    dropped: bool = False
+    queue: asyncio.Queue[str | None]  # None: dropped, close the socket
 
     def wants(self, sample: dict) -> bool:
         return (self.service is None or sample["service"] == self.service) and (
@@ -83,7 +82,7 @@ class MetricStream:
 
         async def pump() -> None:
             while (message := await subscriber.queue.get()) is not None:
-                await websocket.send_text(message.decode())
+                await websocket.send_text(message)
             await websocket.close(code=1013, reason="too slow: dropped")
 
         async def watch() -> None:
@@ -103,12 +102,12 @@ class MetricStream:
 
     def publish(self, samples: list[dict]) -> None:
         """One message per subscriber with the samples it wants, encoded once per filter."""
-        messages: dict[tuple[str | None, str | None], bytes | None] = {}
+        messages: dict[tuple[str | None, str | None], str | None] = {}
         for subscriber in list(self.subscribers):
             key = (subscriber.service, subscriber.metric)
             if key not in messages:
                 wanted = [s for s in samples if subscriber.wants(s)]
-                messages[key] = orjson.dumps({"samples": wanted}) if wanted else None
+                messages[key] = orjson.dumps({"samples": wanted}).decode() if wanted else None
             message = messages[key]
             if message is None:
                 continue
@@ -119,7 +118,6 @@ class MetricStream:
 
     def _drop(self, subscriber: Subscriber) -> None:
         """Free the laggard's queue and tell its sender to close the socket."""
-        subscriber.dropped = True
         while not subscriber.queue.empty():
             subscriber.queue.get_nowait()
         subscriber.queue.put_nowait(None)
