@@ -171,7 +171,7 @@ def main(argv: list[str] | None = None) -> None:
                 f"ingest ({args.clients} clients x {args.batch} events)": ingest(
                     service.url, args.clients, args.batch, args.seconds
                 ),
-                "queries (live buffer, 200k rows)": queries(service.url, 100),
+                "queries (live buffers: 100k samples, 100k log records)": queries(service.url, 100),
                 f"stream ({args.subscribers} subscribers)": asyncio.run(
                     stream(service.url, args.subscribers, 50, 10)
                 ),
