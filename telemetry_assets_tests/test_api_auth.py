@@ -8,6 +8,8 @@ import pytest
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
+from telemetry_assets.api.config import ServiceConfig
+from telemetry_assets.api.pipeline import ConfigurationError
 from telemetry_assets.devtools.api_process import REPO, Service
 
 TOKEN = "s3cret-token"
@@ -73,3 +75,15 @@ def test_websocket_needs_the_token(service):
         pass
     with connect(url, additional_headers={"Authorization": f"Bearer {TOKEN}"}, open_timeout=10):
         pass
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "127.0.0.2", "::1", "localhost"])
+def test_loopback_addresses_need_no_token(tmp_path, host):
+    ServiceConfig(landing_dir=tmp_path).check_bind(host)
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.168.1.10", "example.org"])
+def test_other_addresses_need_a_token(tmp_path, host):
+    with pytest.raises(ConfigurationError, match="TELEMETRY_API_TOKEN"):
+        ServiceConfig(landing_dir=tmp_path).check_bind(host)
+    ServiceConfig(landing_dir=tmp_path, token="t").check_bind(host)
