@@ -9,15 +9,21 @@ DEMO_LAST := 2025-03-07
 
 export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
 
-.PHONY: setup home browser demo test lint format validate dev bench api bench-api clean
+.PHONY: setup lock home browser demo test test-fast lint typecheck format validate dev bench \
+	bench-logs bench-anomaly api bench-api clean
 
-$(STAMP): pyproject.toml
+# requirements.lock pins every transitive dependency, so a fresh machine installs exactly the
+# versions the tests ran with; `make lock` writes it again from pyproject.toml.
+$(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -c requirements.lock -e '.[dev]'
 	touch $(STAMP)
 
 setup: $(STAMP)
+
+lock: setup
+	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 -o requirements.lock -q
 
 # Dagster refuses a DAGSTER_HOME that does not exist; an empty dagster.yaml keeps it quiet.
 $(DAGSTER_HOME)/dagster.yaml:
@@ -38,20 +44,28 @@ browser:
 
 demo: setup home browser
 	mkdir -p data/landing
-	$(BIN)/python -m telemetry_assets.demo --landing data/landing --start $(DEMO_START) --days $(DEMO_DAYS)
+	$(BIN)/python -m telemetry_assets.devtools.demo --landing data/landing --start $(DEMO_START) --days $(DEMO_DAYS)
 	$(BIN)/dagster asset materialize -m telemetry_assets.definitions --select '*' \
 		--partition-range $(DEMO_START)...$(DEMO_LAST)
-	@$(BIN)/python -m telemetry_assets.summary
+	@$(BIN)/python -m telemetry_assets.devtools.summary
 
 validate: setup home
 	$(BIN)/dagster definitions validate -m telemetry_assets.definitions
 
+# Everything: unit, asset, sensor, CLI, webserver, browser and SIGKILL tests (what CI runs).
 test: setup browser validate
 	$(BIN)/pytest
 
-lint: setup
+# The developer loop: unit and asset tests, no CLI/webserver/kill runs and no browser.
+test-fast: setup
+	$(BIN)/pytest -m "not slow and not browser" -n 2
+
+lint: setup typecheck
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+typecheck: setup
+	$(BIN)/mypy telemetry_assets
 
 format: setup
 	$(BIN)/ruff format .
@@ -63,7 +77,18 @@ dev: setup home
 # Generates (once, cached under data/bench) a 2.5 M and a 10 M event day and times this
 # pipeline against a plain DuckDB SQL job and a read-the-bytes floor; see README.
 bench: setup home
-	$(BIN)/python -m telemetry_assets.benchmark.run --out data/bench $(BENCH_ARGS)
+	$(BIN)/python -m telemetry_assets.devtools.benchmark.run --out data/bench $(BENCH_ARGS)
+
+# Log template miner on the Loghub-2k pack (one configuration, 16 systems): grouping accuracy per
+# system and on average; predictions land in data/bench/loghub/<System>.csv. See README.
+LOGHUB_DATA ?= ../shared/benchmarks/loghub2k
+bench-logs: setup
+	$(BIN)/python -m telemetry_assets.devtools.loghub_bench --data $(LOGHUB_DATA) --out data/bench/loghub
+
+# Runs the anomaly detector over the NAB corpus (shared/ is the repository's sibling) and
+# prints the NAB v1.1 scores of the three profiles; result CSVs go to data/bench/nab.
+bench-anomaly: setup
+	$(BIN)/python -m telemetry_assets.devtools.nab_bench --data ../shared/benchmarks/nab --out data/bench/nab
 
 # The HTTP service (collector, queries, live stream, /metrics) on loopback; see README.
 API_HOST ?= 127.0.0.1

@@ -1,34 +1,36 @@
-"""The one Definitions object of the code location."""
+"""The one Definitions object of the code location: every layer's assets and checks."""
 
 from __future__ import annotations
 
 import dagster as dg
 
-from telemetry_assets.assets import ingest, metrics, reports
-from telemetry_assets.checks import ingest_checks, metric_checks
-from telemetry_assets.resources import (
+from telemetry_assets.defs.ingest.assets import ingest_assets
+from telemetry_assets.defs.ingest.checks import ingest_checks
+from telemetry_assets.defs.metrics.assets import metric_assets
+from telemetry_assets.defs.metrics.checks import metric_checks
+from telemetry_assets.defs.observability.assets import observability_assets, observability_checks
+from telemetry_assets.defs.reports.assets import report_assets
+from telemetry_assets.defs.resources import (
     AlertPolicy,
     IngestPolicy,
     LandingZone,
     ReportsStore,
     Warehouse,
 )
-from telemetry_assets.schedules import daily_schedule
-from telemetry_assets.sensors import landing_sensor
+from telemetry_assets.defs.schedules import daily_schedule
+from telemetry_assets.defs.schema_checks import schema_checks
+from telemetry_assets.defs.sensors import landing_sensor
+from telemetry_assets.schemas.gate import require_validation
+
+# A gate that pandera was told to skip would accept every record: refuse to load instead.
+require_validation()
+
+ASSETS = [*ingest_assets, *metric_assets, *observability_assets, *report_assets]
+CHECKS = [*ingest_checks, *metric_checks, *observability_checks, *schema_checks(ASSETS)]
 
 # In-process: every step shares one process, so a run pays Python/Polars start-up once instead
 # of once per step (seconds each with the multiprocess executor). Parallelism lives inside the
 # assets: Polars threads, and worker processes for parsing big batches of landing files.
-ASSETS = [
-    ingest.raw_events,
-    ingest.events,
-    ingest.quarantine,
-    ingest.ingest_stats,
-    *metrics.metric_assets,
-    *reports.report_assets,
-]
-CHECKS = [*ingest_checks, *metric_checks]
-
 defs = dg.Definitions(
     assets=ASSETS,
     asset_checks=CHECKS,

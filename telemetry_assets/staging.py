@@ -25,16 +25,18 @@ from typing import BinaryIO
 import polars as pl
 import pyarrow.parquet as pq
 
-from telemetry_assets import ingest, warehouse
+from telemetry_assets import dedup, ledger, warehouse
+from telemetry_assets.landing.candidate_rows import RecordError
+from telemetry_assets.landing.decoders import decode_block
 from telemetry_assets.landing.files import Fingerprint, LandingFile
-from telemetry_assets.landing.formats import decode_block
 from telemetry_assets.landing.lines import LineBlocks
 from telemetry_assets.schemas import timestamps
 from telemetry_assets.schemas.gate import apply_gate
 from telemetry_assets.schemas.tables import RAW_EVENTS
+from telemetry_assets.windows import LATE_DAYS, START_DATE
 
 # Bump when reading or validation changes, so parts judged by older code are parsed again.
-PARSER_VERSION = "3"
+PARSER_VERSION = "4"
 RAW_ROW_GROUP = 131_072
 GATE_ROWS = RAW_ROW_GROUP  # records gated at once: bounds a worker's memory
 PARALLEL_MIN_BYTES = 32 * 1024 * 1024
@@ -77,12 +79,14 @@ def part_path(root: Path, file: LandingFile) -> Path:
     )
 
 
-def _version_token(file: LandingFile, late_days: int) -> dict[str, str]:
+def _version_token(file: LandingFile) -> dict[str, str]:
+    """What a part was judged from and under: a change to any of it means parsing again."""
     return {
         "source_file": file.rel_path,
         "fingerprint": file.fingerprint.token(),
         "parser_version": PARSER_VERSION,
-        "late_days": str(late_days),
+        "late_days": str(LATE_DAYS),
+        "start_date": START_DATE.isoformat(),
     }
 
 
@@ -101,28 +105,28 @@ def read_part_metadata(path: Path) -> dict[str, str]:
     return pl.read_parquet_metadata(path)
 
 
-def current_part(root: Path, file: LandingFile, late_days: int) -> StagedFile | None:
+def current_part(root: Path, file: LandingFile) -> StagedFile | None:
     """The staged result of this exact file version, if a part for it already exists."""
     path = part_path(root, file)
     if not path.exists():
         return None
     metadata = read_part_metadata(path)
-    wanted = _version_token(file, late_days)
+    wanted = _version_token(file)
     if any(metadata.get(key) != value for key, value in wanted.items()):
         return None
     return _staged_from_metadata(metadata, file)
 
 
-def later_part(root: Path, file: LandingFile, late_days: int) -> StagedFile | None:
+def later_part(root: Path, file: LandingFile) -> StagedFile | None:
     """The part of the file's current version, when it changed since `file` was scanned."""
     try:
         info = os.stat(file.path)
     except FileNotFoundError:
         return None
-    now = Fingerprint(size=info.st_size, mtime_ns=info.st_mtime_ns)
+    now = Fingerprint.of(info)
     if now == file.fingerprint:
         return None
-    return current_part(root, dataclasses.replace(file, fingerprint=now), late_days)
+    return current_part(root, dataclasses.replace(file, fingerprint=now))
 
 
 def _decode_raw(lines: pl.Series) -> pl.Series:
@@ -141,9 +145,9 @@ def raw_rows(gated: pl.DataFrame) -> pl.DataFrame:
     )
     event_fields = [c for c in RAW_EVENTS.columns if c not in _ALWAYS_KEPT]
     rejected = rejected.with_columns(pl.lit(None).alias(c) for c in event_fields)
-    accepted = accepted.with_columns(id60=ingest.identity_prefix(pl.col("event_id")))
+    accepted = accepted.with_columns(id60=dedup.identity_prefix(pl.col("event_id")))
     both = pl.concat([RAW_EVENTS.conform(part) for part in (accepted, rejected)])
-    return both.sort(ingest.POSITION)
+    return both.sort(dedup.POSITION)
 
 
 _ALWAYS_KEPT = frozenset(
@@ -172,7 +176,7 @@ class _PartWriter:
 
     def add(self, rows: pl.DataFrame) -> None:
         self.rows += rows.height
-        self.reasons.update(ingest.count_reasons(rows.get_column("reason")))
+        self.reasons.update(ledger.count_reasons(rows.get_column("reason")))
         self.writer.write_table(rows.to_arrow().cast(_RAW_ARROW_SCHEMA), RAW_ROW_GROUP)
 
     def finish(self, metadata: dict[str, str]) -> BinaryIO:
@@ -199,7 +203,7 @@ _ARROW_OPTIONS = {
 }
 
 
-def write_parts(root: Path, files: list[LandingFile], late_days: int) -> list[StagedFile]:
+def write_parts(root: Path, files: list[LandingFile]) -> list[StagedFile]:
     """Parse a batch of landing files block by block and replace each one's part.
 
     Records are gated in windows of about GATE_ROWS (pandera's fixed cost is paid once per
@@ -212,14 +216,14 @@ def write_parts(root: Path, files: list[LandingFile], late_days: int) -> list[St
 
     def gate_window(last_is_complete: bool) -> None:
         if window:
-            rows = raw_rows(apply_gate(pl.concat(window), late_days))
+            rows = raw_rows(apply_gate(pl.concat(window)))
             window.clear()
             by_file = rows.partition_by("source_file", as_dict=True, maintain_order=True)
             for part in parts:
                 if (part.file.rel_path,) in by_file:
                     part.add(by_file[(part.file.rel_path,)])
         complete = parts if last_is_complete else parts[:-1]
-        staged.extend(_write_part(root, part, late_days) for part in complete)
+        staged.extend(_write_part(root, part) for part in complete)
         del parts[: len(complete)]
 
     for file in files:
@@ -228,7 +232,10 @@ def write_parts(root: Path, files: list[LandingFile], late_days: int) -> list[St
         reader = LineBlocks(file.path, file.gzipped, file.fmt.has_header)
         tags = {"source_file": pl.lit(file.rel_path), "file_day": pl.lit(file.file_day)}
         for block in reader:
-            candidates = decode_block(file.fmt, block)
+            try:
+                candidates = decode_block(file.fmt, block)
+            except RecordError as error:
+                raise RuntimeError(f"reader bug on {file.rel_path} {error}") from error
             part.records_read += candidates.height
             window.append(candidates.with_columns(**tags))
             if sum(frame.height for frame in window) >= GATE_ROWS:
@@ -238,11 +245,11 @@ def write_parts(root: Path, files: list[LandingFile], late_days: int) -> list[St
     return staged
 
 
-def _write_part(root: Path, part: _PartWriter, late_days: int) -> StagedFile:
+def _write_part(root: Path, part: _PartWriter) -> StagedFile:
     file = part.file
     quarantined = dict(sorted(part.reasons.items()))
     metadata = {
-        **_version_token(file, late_days),
+        **_version_token(file),
         "records_read": str(part.records_read),
         "quarantined_by_reason": json.dumps(quarantined, sort_keys=True),
         "read_error": part.read_error or "",
@@ -251,7 +258,7 @@ def _write_part(root: Path, part: _PartWriter, late_days: int) -> StagedFile:
 
     def superseded() -> bool:
         """A concurrent run already staged a later version of this file: never go back."""
-        newer.extend(filter(None, [later_part(root, file, late_days)]))
+        newer.extend(filter(None, [later_part(root, file)]))
         return bool(newer)
 
     with part.finish(metadata) as parquet:
@@ -296,14 +303,14 @@ def batches(files: list[LandingFile], workers: int) -> list[list[LandingFile]]:
 
 
 def stage_files(
-    root: Path, files: list[LandingFile], late_days: int, workers: int | None = None
+    root: Path, files: list[LandingFile], workers: int | None = None
 ) -> list[StagedFile]:
     """Stage files whose part is missing or outdated, in batches; big jobs use worker processes.
 
     Batches bound memory (a batch holds about BATCH_BYTES of landing data at once) and share
     the gate's fixed cost among small files.
     """
-    staged = {f.rel_path: current_part(root, f, late_days) for f in files}
+    staged = {f.rel_path: current_part(root, f) for f in files}
     pending = [f for f in files if staged[f.rel_path] is None]
     workers = workers or os.cpu_count() or 1
     parallel = workers > 1 and sum(f.fingerprint.size for f in pending) >= PARALLEL_MIN_BYTES
@@ -311,9 +318,9 @@ def stage_files(
     if parallel and len(jobs) > 1:
         context = get_context("spawn")
         with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=context) as pool:
-            results = pool.map(write_parts, [root] * len(jobs), jobs, [late_days] * len(jobs))
+            results = pool.map(write_parts, [root] * len(jobs), jobs)
             parsed = [item for batch in results for item in batch]
     else:
-        parsed = [item for job in jobs for item in write_parts(root, job, late_days)]
-    staged.update((result.source_file, result) for result in parsed)
-    return [staged[f.rel_path] for f in files]
+        parsed = [item for job in jobs for item in write_parts(root, job)]
+    found = {**staged, **{result.source_file: result for result in parsed}}
+    return [part for f in files if (part := found[f.rel_path]) is not None]

@@ -35,8 +35,16 @@ PARQUET_OPTIONS: dict[str, Any] = {
 }
 
 
+DAY_PREFIX = "date="
+
+
+def day_dir(root: Path, day: dt.date) -> Path:
+    """The hive-style folder of one day under `root` (tables and reports alike)."""
+    return root / f"{DAY_PREFIX}{day.isoformat()}"
+
+
 def partition_dir(root: Path, table: str, day: dt.date) -> Path:
-    return root / table / f"date={day.isoformat()}"
+    return day_dir(root / table, day)
 
 
 def remove_temporaries(directory: Path) -> list[Path]:
@@ -115,7 +123,10 @@ def sink_parquet_atomic(query: pl.LazyFrame, path: Path, row_group_size: int) ->
 
 
 def write_bytes_atomic(path: Path, data: bytes) -> Path:
-    _replace_atomic(path, lambda temporary: temporary.write_bytes(data))
+    def write(temporary: Path) -> None:
+        temporary.write_bytes(data)
+
+    _replace_atomic(path, write)
     return path
 
 
@@ -169,8 +180,8 @@ def written_days(root: Path, table: Table) -> list[dt.date]:
     if not directory.is_dir():
         return []
     return sorted(
-        dt.date.fromisoformat(p.name.removeprefix("date="))
-        for p in directory.glob("date=*")
+        dt.date.fromisoformat(p.name.removeprefix(DAY_PREFIX))
+        for p in directory.glob(f"{DAY_PREFIX}*")
         if p.is_dir()
     )
 

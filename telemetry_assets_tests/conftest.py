@@ -7,7 +7,7 @@ import polars as pl
 import pytest
 
 from telemetry_assets.definitions import ASSETS, CHECKS
-from telemetry_assets.resources import (
+from telemetry_assets.defs.resources import (
     AlertPolicy,
     IngestPolicy,
     LandingZone,
@@ -27,7 +27,6 @@ class Pipeline:
     landing: Path
     warehouse: Path
     reports: Path | None = None
-    late_days: int = 2
     max_malformed_ratio: float = 0.5
 
     def __post_init__(self) -> None:
@@ -38,9 +37,7 @@ class Pipeline:
         return {
             "landing": LandingZone(landing_dir=str(self.landing)),
             "warehouse_store": Warehouse(warehouse_dir=str(self.warehouse)),
-            "ingest_policy": IngestPolicy(
-                late_days=self.late_days, max_malformed_ratio=self.max_malformed_ratio
-            ),
+            "ingest_policy": IngestPolicy(max_malformed_ratio=self.max_malformed_ratio),
             "alert_policy": AlertPolicy.from_env(),
             "reports": ReportsStore(reports_dir=str(self.reports)),
         }

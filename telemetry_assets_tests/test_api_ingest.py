@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 import subprocess
 import threading
 
@@ -86,7 +85,6 @@ def test_receipt_lists_the_reason_the_gate_gives_each_record(client):
     body = response.json()
     assert body["received"] == len(records)
     assert body["accepted"] == 1
-    assert body["checked"] is True
     assert [(r["index"], r["reason"]) for r in body["rejected"]] == [
         (1, "missing_field"),
         (2, "wrong_type"),
@@ -125,11 +123,23 @@ def test_telemetryhub_samples_land_as_format_c(service, client):
     assert sorted((r["metric"], r["value"]) for r in rows) == [("cpu", 0.5), ("memory", 7.0)]
 
 
-def test_logs_land_under_their_own_name_without_verdicts(service, client):
-    record = {"ts": now(), "service": "log-svc", "level": "warn", "message": "disk"}
-    body = post(client, "/ingest/logs", [record]).json()
-    assert body["checked"] is False and body["received"] == 1
-    assert re.fullmatch(r"logs-\d{4}-\d{2}-\d{2}T\d{2}-api-.*\.jsonl", body["file"])
+def test_logs_land_as_format_d_with_the_gate_verdicts(service, client):
+    records = [
+        {"ts": now(), "service": "log-svc", "level": "warn", "message": "disk"},
+        {"ts": now(), "service": "log-svc", "level": " ", "message": "x"},
+        {"ts": now(), "service": "log-svc", "message": "no level"},
+        {"ts": now(), "service": "log-svc", "level": "info", "message": "m", "context": [1]},
+    ]
+    body = post(client, "/ingest/logs", records).json()
+    assert body["received"] == 4 and body["accepted"] == 1
+    assert [(r["index"], r["reason"]) for r in body["rejected"]] == [
+        (1, "empty_event"),
+        (2, "missing_field"),
+        (3, "wrong_type"),
+    ]
+    assert classify(body["file"]) == (FileFormat.LOGS, dt.datetime.now(dt.UTC).date(), False)
+    logs = client.get("/query/logs", params={"service": "log-svc", "level": "warning"}).json()
+    assert [(r["level"], r["message"]) for r in logs["rows"]] == [("WARNING", "disk")]
 
 
 def test_live_queries_see_accepted_records(client):

@@ -4,9 +4,9 @@ import datetime as dt
 
 import polars as pl
 
-from telemetry_assets import ingest
+from telemetry_assets import dedup, ledger
+from telemetry_assets.landing.decoders import decode
 from telemetry_assets.landing.files import FileFormat
-from telemetry_assets.landing.formats import decode
 from telemetry_assets.landing.lines import split_lines
 from telemetry_assets.schemas.gate import apply_gate
 from telemetry_assets.schemas.tables import EVENTS
@@ -33,12 +33,12 @@ def naive_dedup(raw: pl.LazyFrame) -> pl.DataFrame:
 
 def test_deduplication_equals_naive_whole_day():
     raw = raw_day()
-    events = ingest.events_for_day(raw, DAY).collect()
+    events = dedup.events_for_day(raw, DAY).collect()
     assert events.columns == EVENTS.columns
     assert events.height == 600
     expected = naive_dedup(raw).select(EVENTS.columns)
     assert events.sort("event_id").equals(expected.sort("event_id"))
-    counts = ingest.count_day(raw, raw, DAY)
+    counts = ledger.count_day(raw, raw, DAY)
     assert (counts.valid_read, counts.distinct, counts.duplicates_removed) == (1800, 600, 1200)
 
 
@@ -51,12 +51,12 @@ def test_ids_sharing_the_60_bit_prefix_are_compared_in_full():
             "source_line": [1, 2, 3, 4],
         }
     ).with_columns(
-        id60=ingest.identity_prefix(pl.col("event_id")),
+        id60=dedup.identity_prefix(pl.col("event_id")),
         reason=pl.lit(None, dtype=pl.String),
         event_day=pl.lit(DAY),
     )
     assert rows["id60"].n_unique() == 2
-    dropped = ingest.duplicate_copies(rows.lazy())
+    dropped = dedup.duplicate_copies(rows.lazy())
     # the two "...000" copies: the one at (f1, 3) precedes (f2, 1), so (f2, 1) is dropped
     assert dropped.rows() == [("f2", 1)]
 
@@ -64,9 +64,9 @@ def test_ids_sharing_the_60_bit_prefix_are_compared_in_full():
 def test_prefixes_hashed_in_many_buckets_find_the_same_duplicates(monkeypatch):
     """A day bigger than one bucket is searched bucket by bucket, with the same result."""
     raw = raw_day()
-    valid = ingest.valid_on_day(raw, DAY)
-    whole = ingest.duplicate_copies(valid).sort(ingest.POSITION)
-    monkeypatch.setattr(ingest, "PREFIX_BUCKET_ROWS", 100)
-    bucketed = ingest.duplicate_copies(valid).sort(ingest.POSITION)
+    valid = dedup.valid_on_day(raw, DAY)
+    whole = dedup.duplicate_copies(valid).sort(dedup.POSITION)
+    monkeypatch.setattr(dedup, "PREFIX_BUCKET_ROWS", 100)
+    bucketed = dedup.duplicate_copies(valid).sort(dedup.POSITION)
     assert whole.height == 1200
     assert bucketed.equals(whole)

@@ -6,8 +6,8 @@ import json
 import polars as pl
 import pytest
 
+from telemetry_assets.landing.decoders import decode
 from telemetry_assets.landing.files import FileFormat
-from telemetry_assets.landing.formats import decode
 from telemetry_assets.landing.lines import split_lines
 from telemetry_assets.schemas.gate import apply_gate
 from telemetry_assets.schemas.reasons import Reason

@@ -5,9 +5,9 @@ import os
 
 import dagster as dg
 
-from telemetry_assets import ingest
-from telemetry_assets.assets.ingest import ingest_stats
-from telemetry_assets.partitions import daily_partitions
+from telemetry_assets import dedup
+from telemetry_assets.defs.ingest.assets import ingest_stats
+from telemetry_assets.defs.partitions import daily_partitions
 from telemetry_assets.schemas.tables import EVENTS, INGEST_STATS, QUARANTINE
 from telemetry_assets_tests.factories import jsonl, v1_record, write_file
 
@@ -220,15 +220,17 @@ def test_conservation_blocks_downstream_when_a_stage_loses_rows(pipeline, monkey
         "events-2025-03-01T10.jsonl",
         jsonl(v1_record(event="a"), v1_record(event="b")),
     )
-    real = ingest.events_for_day
-    monkeypatch.setattr(ingest, "events_for_day", lambda raw, day: real(raw, day).head(1))
+    real = dedup.events_for_day
+    monkeypatch.setattr(dedup, "events_for_day", lambda raw, day: real(raw, day).head(1))
     result = pipeline.materialize(
         "2025-03-01", extra_assets=(downstream_metric,), raise_on_error=False
     )
     evaluations = {e.check_name: e for e in result.get_asset_check_evaluations()}
     assert not evaluations["conservation"].passed
     assert evaluations["conservation"].metadata["problems"].value == [
-        "2025-03-01: records_read 2 != events 1 + duplicates 0 + quarantine 0"
+        "2025-03-01: records_read 2 != events 1 + duplicates 0 + quarantine 0",
+        "2025-03-01: ledger says valid 2, quarantined 0; the tables hold 1 events and 0 "
+        "quarantine rows",
     ]
     assert "downstream_metric" not in materialized_assets(result)
 

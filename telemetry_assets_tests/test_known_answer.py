@@ -5,7 +5,7 @@ import datetime as dt
 
 import polars as pl
 
-from telemetry_assets.demo import generate_landing
+from telemetry_assets.devtools.demo import generate_landing
 from telemetry_assets.schemas.tables import INGEST_STATS, QUARANTINE
 
 

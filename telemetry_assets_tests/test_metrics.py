@@ -7,7 +7,7 @@ import duckdb
 import polars as pl
 import pytest
 
-from telemetry_assets import metrics
+from telemetry_assets import alerting, latency_metrics
 from telemetry_assets_tests.factories import jsonl, metric_record, v1_record, write_file
 
 FIRST = dt.date(2025, 3, 1)
@@ -192,7 +192,7 @@ def test_service_health_and_alerts_rules():
             ],
         }
     ).lazy()
-    health = metrics.service_health(events, dt.date(2025, 3, 1))
+    health = latency_metrics.service_health(events, dt.date(2025, 3, 1))
     row = health.row(0, named=True)
     assert (row["hour"], row["requests"], row["cpu"], row["error_rate"], row["throughput"]) == (
         10,
@@ -204,14 +204,14 @@ def test_service_health_and_alerts_rules():
     assert row["p50"] == pytest.approx(1100.0)
     assert row["p95"] == pytest.approx(900 + 0.95 * 400)
     rules = [
-        metrics.Threshold("p95", "above", 500, 1000),
-        metrics.Threshold("cpu", "above", 80, 95),
-        metrics.Threshold("error_rate", "above", 0.05, 0.10),
-        metrics.Threshold("throughput", "below", 100, 50),
+        alerting.Threshold("p95", "above", 500, 1000),
+        alerting.Threshold("cpu", "above", 80, 95),
+        alerting.Threshold("error_rate", "above", 0.05, 0.10),
+        alerting.Threshold("throughput", "below", 100, 50),
     ]
     found = {
         (r["metric"], r["severity"], r["threshold"])
-        for r in metrics.alerts(health, rules).iter_rows(named=True)
+        for r in alerting.alerts(health, rules).iter_rows(named=True)
     }
     assert found == {
         ("p95", "critical", 1000.0),
@@ -232,4 +232,4 @@ def test_span_error_rate_when_no_samples():
             "payload": ['{"status":"error"}', '{"status":500}', '{"status":200}', "{}"],
         }
     ).lazy()
-    assert metrics.service_health(events, dt.date(2025, 3, 1))["error_rate"].item() == 0.5
+    assert latency_metrics.service_health(events, dt.date(2025, 3, 1))["error_rate"].item() == 0.5

@@ -13,7 +13,7 @@ import polars as pl
 import pytest
 
 from telemetry_assets.definitions import ASSETS
-from telemetry_assets.demo import generate_landing
+from telemetry_assets.devtools.demo import generate_landing
 from telemetry_assets.schemas.tables import EVENTS, INGEST_STATS
 from telemetry_assets_tests.factories import jsonl, v1_record, write_file
 

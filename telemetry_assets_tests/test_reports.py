@@ -8,15 +8,18 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import sync_playwright
 
-from telemetry_assets.demo import generate_landing
+from telemetry_assets.devtools.demo import generate_landing
 from telemetry_assets.reporting import images
 from telemetry_assets_tests.factories import jsonl, metric_record, v1_record, write_file
+
+# Every test here renders pages in (or exports PNGs through) a real headless Chromium.
+pytestmark = pytest.mark.browser
 
 XSS_EVENT = "<script>alert(1)</script>"
 XSS_FEATURE = '<img src=x onerror="alert(2)">'
 XSS_SERVICE = '<a href="javascript:alert(3)">svc</a>'
 DAILY_CHARTS = 6
-DASHBOARD_CHARTS = 7
+DASHBOARD_CHARTS = 8  # with the anomaly bands
 
 
 def chromium() -> str:
@@ -50,6 +53,18 @@ def built(tmp_path_factory):
             metric_record(
                 metric_type="cpu", value=99, service=XSS_SERVICE, timestamp="2025-03-02T12:00:02Z"
             ),
+        ),
+    )
+    write_file(
+        pipeline.landing,
+        "xss/logs-2025-03-02T12.jsonl",
+        jsonl(
+            {
+                "ts": "2025-03-02T12:00:03Z",
+                "service": XSS_SERVICE,
+                "level": "error",
+                "message": f"login failed for {XSS_EVENT}",
+            }
         ),
     )
     assert pipeline.materialize("2025-03-01", "2025-03-02", selection="*").success
@@ -105,6 +120,8 @@ def test_strings_from_data_render_as_text(built, tmp_path, relative):
         assert XSS_EVENT in shown and XSS_FEATURE in shown
     raw_html = (built.reports / relative).read_text()
     assert XSS_EVENT not in raw_html and XSS_SERVICE not in raw_html
+    if relative == "dashboard.html":  # the log-pattern panel shows the message and its service
+        assert f"login failed for {XSS_EVENT}" in seen["text"]
 
 
 def test_metrics_text_and_png(built):
@@ -121,6 +138,9 @@ def test_metrics_text_and_png(built):
         "p95",
         "p99",
         "api",
+        "landing bytes",
+        "warehouse Parquet",
+        "  events ",
     ):
         assert needle in text
     png = (day / "feature_usage.png").read_bytes()

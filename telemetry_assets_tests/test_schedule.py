@@ -3,7 +3,7 @@ import datetime as dt
 import dagster as dg
 
 from telemetry_assets.definitions import defs
-from telemetry_assets.schedules import daily_schedule
+from telemetry_assets.defs.schedules import daily_schedule
 
 
 def test_daily_schedule_builds_yesterday_shortly_after_midnight():

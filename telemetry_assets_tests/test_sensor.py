@@ -8,62 +8,66 @@ import dagster as dg
 import pytest
 
 from telemetry_assets.definitions import defs
+from telemetry_assets.defs.resources import LandingZone
+from telemetry_assets.defs.sensors import WINDOW_ASSETS, diff_landing, landing_sensor
 from telemetry_assets.landing.files import scan_landing
-from telemetry_assets.resources import LandingZone
-from telemetry_assets.sensors import diff_landing, landing_sensor
 from telemetry_assets_tests.factories import jsonl, v1_record, write_file
 
 
-def tick(landing, cursor=None):
+def tick(landing, cursor=None, instance=None):
     context = dg.build_sensor_context(
         cursor=cursor,
+        instance=instance or dg.DagsterInstance.ephemeral(),
         definitions=defs,
         resources={"landing": LandingZone(landing_dir=str(landing))},
     )
     return landing_sensor(context)
 
 
-def requested(result) -> dict[str, list[str]]:
+def requested(result) -> dict[str, object]:
+    """The one core run a tick asks for: its assets (None = all) and its day range."""
     (request,) = result.run_requests
-    subset = request.asset_graph_subset
     return {
-        key.to_user_string(): sorted(subset.get_partitions_subset(key).get_partition_keys())
-        for key in subset.asset_keys
+        "assets": request.asset_selection,
+        "first": request.tags["dagster/asset_partition_range_start"],
+        "last": request.tags["dagster/asset_partition_range_end"],
     }
 
 
-def days(first: str, last: str) -> list[str]:
-    start, end = dt.date.fromisoformat(first), dt.date.fromisoformat(last)
-    return [(start + dt.timedelta(n)).isoformat() for n in range((end - start).days + 1)]
-
-
-def test_new_file_requests_its_day_and_every_day_that_reads_it(tmp_path):
+def test_new_file_requests_one_run_over_the_event_days_it_feeds(tmp_path):
     write_file(tmp_path, "events-2025-03-05T10.jsonl", jsonl(v1_record()))
     result = tick(tmp_path)
-    partitions = requested(result)
-    event_days = days("2025-03-03", "2025-03-06")  # D-2 .. D+1 read file day D
-    assert partitions.pop("raw_events") == ["2025-03-05"]
-    assert partitions.pop("quarantine") == ["2025-03-05"]
-    # the 30-day windows ending on each affected day's next 29 days
-    assert partitions.pop("active_users") == days("2025-03-03", "2025-04-04")
-    assert partitions.pop("daily_report") == days("2025-03-03", "2025-04-04")  # shows MAU
-    # the dashboard shows 30 days of active_users, so it follows them 29 days further
-    assert partitions.pop("dashboard") == days("2025-03-03", "2025-05-03")
-    assert partitions == {
-        name: event_days
-        for name in (
-            "events",
-            "ingest_stats",
-            "event_counts",
-            "feature_usage",
-            "daily_users",
-            "latency_by_feature",
-            "latency_by_service",
-            "service_health",
-            "alerts",
-        )
-    }
-    assert result.run_requests[0].requires_backfill_daemon()
+    # file day D feeds event days D-2 .. D+1: one plain run of every asset over them
+    assert requested(result) == {"assets": None, "first": "2025-03-03", "last": "2025-03-06"}
+    assert not result.run_requests[0].requires_backfill_daemon()
+    # the 30-day windows of later days wait in the cursor for that run to succeed
+    (pending,) = json.loads(result.cursor)["pending"]
+    assert (pending["first"], pending["last"]) == ("2025-03-07", "2025-04-04")
+
+
+def test_window_run_follows_once_the_core_run_succeeded(tmp_path):
+    write_file(tmp_path, "events-2025-03-05T10.jsonl", jsonl(v1_record()))
+    instance = dg.DagsterInstance.ephemeral()
+    first = tick(tmp_path, instance=instance)
+    waiting = tick(tmp_path, first.cursor, instance=instance)
+    assert isinstance(waiting, dg.SkipReason)
+    core = first.run_requests[0]
+    instance.create_run_for_job(
+        job_def=defs.get_implicit_global_asset_job_def(),
+        tags=core.tags,
+        status=dg.DagsterRunStatus.SUCCESS,
+    )
+    follow = tick(tmp_path, first.cursor, instance=instance)
+    (request,) = follow.run_requests
+    assert request.asset_selection == WINDOW_ASSETS
+    assert request.tags["dagster/asset_partition_range_start"] == "2025-03-07"
+    assert json.loads(follow.cursor)["pending"] == []
+
+
+def test_window_assets_are_everything_below_active_users():
+    graph = defs.resolve_asset_graph()
+    below = dg.AssetSelection.assets("active_users", "anomalies", "dashboard").downstream()
+    assert sorted(WINDOW_ASSETS) == sorted(below.resolve(graph))
 
 
 def test_same_file_again_requests_nothing_and_change_requests_again(tmp_path):
@@ -74,7 +78,7 @@ def test_same_file_again_requests_nothing_and_change_requests_again(tmp_path):
     path.write_bytes(jsonl(v1_record(), v1_record(event="more")))
     os.utime(path, ns=(10**18, 10**18))
     changed = tick(tmp_path, first.cursor)
-    assert requested(changed)["raw_events"] == ["2025-03-05"]
+    assert requested(changed)["first"] == "2025-03-03"
     assert (
         changed.run_requests[0].tags["telemetry/landing_change"]
         != (first.run_requests[0].tags["telemetry/landing_change"])
@@ -87,8 +91,9 @@ def test_deleted_file_requests_its_day(tmp_path):
     first = tick(tmp_path)
     gone.unlink()
     after = tick(tmp_path, first.cursor)
-    assert requested(after)["raw_events"] == ["2025-03-07"]
-    assert keep.name in json.loads(after.cursor) and gone.name not in json.loads(after.cursor)
+    assert requested(after)["first"] == "2025-03-05"
+    files = json.loads(after.cursor)["files"]
+    assert keep.name in files and gone.name not in files
 
 
 def test_ignored_names_do_not_trigger(tmp_path):

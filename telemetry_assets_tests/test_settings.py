@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from telemetry_assets import settings
-from telemetry_assets.resources import IngestPolicy, Warehouse
+from telemetry_assets.defs.resources import IngestPolicy, Warehouse
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -32,8 +32,8 @@ def test_bad_values_are_rejected_with_a_fix(parse, value, needle):
 
 
 def test_resource_fields_are_validated_too():
-    with pytest.raises(Exception, match="TELEMETRY_LATE_DAYS"):
-        IngestPolicy(late_days=-3, max_malformed_ratio=0.01)
+    with pytest.raises(Exception, match="TELEMETRY_MAX_MALFORMED_RATIO"):
+        IngestPolicy(max_malformed_ratio=3)
 
 
 def test_unwritable_warehouse_is_a_clear_error(tmp_path):

@@ -4,8 +4,8 @@ import datetime as dt
 
 import polars as pl
 
-from telemetry_assets.checks import table_problems
 from telemetry_assets.schemas.tables import EVENT_COUNTS, EVENTS
+from telemetry_assets.table_checks import table_problems
 
 DAY = dt.date(2025, 3, 1)
 

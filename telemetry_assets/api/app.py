@@ -33,13 +33,11 @@ class Rejection(BaseModel):
 
 class IngestReceipt(BaseModel):
     """202: every record is durable in `file`. `rejected` lists the records the pipeline will
-    quarantine, with the reason its gate gives; `checked` is false when the pipeline has no
-    reader for this format yet (then no verdicts are known)."""
+    quarantine, with the reason its gate gives."""
 
     received: int
     accepted: int
     rejected: list[Rejection]
-    checked: bool
     file: str
 
 
@@ -128,12 +126,11 @@ def create_app(config: ServiceConfig) -> FastAPI:
             "received": len(reasons),
             "accepted": len(reasons) - len(rejected),
             "rejected": rejected,
-            "checked": receipt.verdicts.checked,
             "file": receipt.file,
         }
         return _json(body, 202)
 
-    ingest_doc = {
+    ingest_doc: dict[str, Any] = {
         "status_code": 202,
         "response_model": IngestReceipt,
         "openapi_extra": _BODY_DOC,

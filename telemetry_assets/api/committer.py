@@ -166,9 +166,6 @@ class Committer:
 
     def _count(self, kind: Kind, verdicts: Verdicts) -> None:
         records = self.metrics.records
-        if not verdicts.checked:
-            records.labels(kind.value, "unchecked").inc(len(verdicts.reasons))
-            return
         rejected = sum(reason is not None for reason in verdicts.reasons)
         records.labels(kind.value, "valid").inc(len(verdicts.reasons) - rejected)
         records.labels(kind.value, "rejected").inc(rejected)

@@ -36,14 +36,15 @@ class ServiceConfig:
 
     @classmethod
     def from_env(cls) -> ServiceConfig:
-        values: dict[str, float] = {}
+        values: dict[str, Any] = {}
         for field in dataclasses.fields(cls):
             if "env" not in field.metadata:
                 continue
-            env, kind = field.metadata["env"], type(field.default)
+            default: Any = field.default
+            env, kind = field.metadata["env"], type(default)
             text = os.environ.get(env, "").strip()
             try:
-                values[field.name] = value = kind(text) if text else field.default
+                values[field.name] = value = kind(text) if text else default
             except ValueError:
                 value = -1
             if value <= 0:

@@ -50,7 +50,7 @@ class ServiceMetrics:
         )
         self.records = Counter(
             "telemetry_api_records",
-            "Records landed, per format and the gate's outcome (unchecked: no pipeline reader)",
+            "Records landed, per format and the gate's outcome (valid or rejected)",
             ["format", "outcome"],
             registry=registry,
         )

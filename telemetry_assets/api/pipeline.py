@@ -16,18 +16,18 @@ from pathlib import Path
 import polars as pl
 
 from telemetry_assets import settings
+from telemetry_assets.landing.decoders import decode_block
 from telemetry_assets.landing.files import FileFormat, classify
-from telemetry_assets.landing.formats import decode_block
 from telemetry_assets.landing.lines import Block
 from telemetry_assets.schemas.gate import apply_gate
-from telemetry_assets.schemas.tables import ALERTS, EVENTS, INGEST_STATS
+from telemetry_assets.schemas.tables import ALERTS, ANOMALIES, EVENTS, INGEST_STATS
 from telemetry_assets.warehouse import parquet_files, partition_dir
 
 ConfigurationError = settings.ConfigurationError
 
 EVENTS_TABLE = EVENTS.name
 ALERTS_TABLE = ALERTS.name
-ANOMALIES_TABLE = "anomalies"  # DESIGN §6; written by the observability assets once they exist
+ANOMALIES_TABLE = ANOMALIES.name
 # The ledger's outcomes: every record read is exactly one of these (DESIGN §4, conservation).
 LEDGER_OUTCOMES = ("valid", "duplicates_removed", "quarantined")
 
@@ -40,12 +40,11 @@ class Kind(StrEnum):
     LOGS = "logs"
 
 
-# The pipeline reader of each kind's files; None while the pipeline has no reader for it
-# (format D): such records are landed but the service cannot tell their verdict.
-_FORMATS: dict[Kind, FileFormat | None] = {
+# The pipeline reader of each kind's files.
+_FORMATS: dict[Kind, FileFormat] = {
     Kind.EVENTS: FileFormat.EVENTS,
     Kind.METRICS: FileFormat.METRICS,
-    Kind.LOGS: None,
+    Kind.LOGS: FileFormat.LOGS,
 }
 
 
@@ -66,7 +65,7 @@ def landing_name(kind: Kind, hour: dt.datetime, suffix: str) -> str:
     a file the service lands is always one the pipeline reads, with the intended file day."""
     name = f"{kind.value}-{hour:%Y-%m-%dT%H}{suffix}.jsonl"
     fmt = _FORMATS[kind]
-    if fmt is not None and classify(name) != (fmt, hour.date(), False):
+    if classify(name) != (fmt, hour.date(), False):
         raise ValueError(f"{name!r} is not a {fmt} landing file name of day {hour.date()}")
     return name
 
@@ -76,13 +75,12 @@ class Verdicts:
     """The gate's verdict on each record of one request, and its valid records.
 
     `reasons[i]` is the reason code record i will be quarantined with (None: valid).
-    `checked` is False when the pipeline has no reader for the kind yet. `valid` holds the valid
+    `valid` holds the valid
     records shaped like rows of the `events` table (event_id, timestamp, channel, event,
     service, payload), so live rows and warehouse rows go through the same queries.
     """
 
     reasons: list[str | None]
-    checked: bool
     valid: pl.DataFrame
 
 
@@ -106,7 +104,7 @@ def judge(batches: list[tuple[Kind, bytes, int]], file_day: dt.date) -> list[Ver
     frames = []
     for kind, fmt in _FORMATS.items():
         members = [(i, n) for i, (k, _, n) in enumerate(batches) if k is kind and n]
-        if fmt is None or not members:
+        if not members:
             continue
         data = b"".join(batches[i][1] for i, _ in members)
         owner = pl.Series(_BATCH, [i for i, n in members for _ in range(n)], pl.Int32)
@@ -114,12 +112,13 @@ def judge(batches: list[tuple[Kind, bytes, int]], file_day: dt.date) -> list[Ver
     gated = None
     if frames:
         candidates = pl.concat(frames).with_columns(file_day=pl.lit(file_day))
-        gated = apply_gate(candidates, late_days()).partition_by(_BATCH, as_dict=True)
+        gate = apply_gate(candidates, late_days(), settings.start_date())
+        gated = gate.partition_by(_BATCH, as_dict=True)
     results = []
-    for index, (kind, _, count) in enumerate(batches):
+    for index, (_, _, count) in enumerate(batches):
         mine = gated.get((index,)) if gated else None
         if mine is None:
-            results.append(Verdicts([None] * count, _FORMATS[kind] is not None, empty_events()))
+            results.append(Verdicts([None] * count, empty_events()))
             continue
         valid = mine.filter(pl.col("reason").is_null()).select(
             "event_id",
@@ -129,7 +128,7 @@ def judge(batches: list[tuple[Kind, bytes, int]], file_day: dt.date) -> list[Ver
             service="service",
             payload="payload",
         )
-        results.append(Verdicts(mine.get_column("reason").to_list(), True, valid))
+        results.append(Verdicts(mine.get_column("reason").to_list(), valid))
     return results
 
 

@@ -91,32 +91,36 @@ def ingest(url: str, clients: int, batch: int, seconds: float) -> dict[str, floa
 def queries(url: str, rounds: int) -> dict[str, float]:
     """Fill the live buffer with samples and log records, then time the query routes."""
     at = dt.datetime.now(dt.UTC).isoformat()
-    samples = [
-        {"timestamp": at, "service": f"svc{n % 20}", "metric_type": "cpu", "value": n}
-        for n in range(5_000)
-    ]
-    logs = [
-        {
+
+    def sample(n: int, batch: int) -> dict:
+        return {
+            "timestamp": at,
+            "service": f"svc{n % 20}",
+            "metric_type": "cpu",
+            "value": n + batch,
+        }
+
+    def log(n: int, batch: int) -> dict:
+        return {
             "schema_version": "telemetry_event_v1",
             "channel": "log",
             "event": "WARNING",
             "timestamp": at,
-            "payload": {"service": f"svc{n % 20}", "message": f"m{n}", "seq": 0},
+            "payload": {"service": f"svc{n % 20}", "message": f"m{n}", "batch": batch},
         }
-        for n in range(5_000)
-    ]
+
     timings: dict[str, list[float]] = {"/query/metrics": [], "/query/logs": []}
     with httpx.Client(base_url=url, timeout=60) as http:
-        for n in range(20):
-            http.post("/ingest/metrics", json=[{**s, "value": s["value"] + n} for s in samples])
-            http.post(
-                "/ingest/events", json=[{**r, "payload": {**r["payload"], "seq": n}} for r in logs]
-            )
+        for batch in range(20):
+            http.post("/ingest/metrics", json=[sample(n, batch) for n in range(5_000)])
+            http.post("/ingest/events", json=[log(n, batch) for n in range(5_000)])
         for n in range(rounds):
-            for route, params in (
-                ("/query/metrics", {"service": f"svc{n % 20}", "metric": "cpu", "limit": 100}),
-                ("/query/logs", {"service": f"svc{n % 20}", "level": "warning", "limit": 100}),
-            ):
+            service = f"svc{n % 20}"
+            routes: list[tuple[str, dict[str, str | int]]] = [
+                ("/query/metrics", {"service": service, "metric": "cpu", "limit": 100}),
+                ("/query/logs", {"service": service, "level": "warning", "limit": 100}),
+            ]
+            for route, params in routes:
                 started = time.perf_counter()
                 http.get(route, params=params).raise_for_status()
                 timings[route].append(time.perf_counter() - started)

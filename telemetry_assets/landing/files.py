@@ -1,8 +1,10 @@
 """Landing-file discovery: which names are inputs, their format and file day, and fingerprints.
 
-The file name alone decides the format; every other file is ignored. Only the landing folder
-and its direct subfolders are scanned, and links that lead outside the landing folder are
-reported and skipped so a landing name can never pull in data from elsewhere.
+The file name alone decides the format; every other file is ignored, and so is every file or
+subfolder whose name starts with `.` or `_` (writers upload under such names and rename when
+done). Only the landing folder and its direct subfolders are scanned, and links that lead
+outside the landing folder are reported and skipped so a landing name can never pull in data
+from elsewhere.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ class FileFormat(StrEnum):
     EVENTS = "events"
     PRODUCT_ANALYTICS = "product_analytics"
     METRICS = "metrics"
+    LOGS = "logs"
 
     @property
     def has_header(self) -> bool:
@@ -31,18 +34,31 @@ _NAME_PATTERNS: dict[FileFormat, re.Pattern[str]] = {
     FileFormat.EVENTS: re.compile(rf"events-{_DAY}T\d{{2}}.*\.jsonl(?P<gz>\.gz)?"),
     FileFormat.PRODUCT_ANALYTICS: re.compile(rf"product-analytics-{_DAY}.*\.csv(?P<gz>\.gz)?"),
     FileFormat.METRICS: re.compile(rf"metrics-{_DAY}T\d{{2}}.*\.jsonl(?P<gz>\.gz)?"),
+    FileFormat.LOGS: re.compile(rf"logs-{_DAY}T\d{{2}}.*\.jsonl(?P<gz>\.gz)?"),
 }
+HIDDEN_PREFIXES = (".", "_")
 
 
 @dataclass(frozen=True)
 class Fingerprint:
-    """What identifies one version of a landing file; a change means the file is read again."""
+    """What identifies one version of a landing file; a change means the file is read again.
+
+    Size and mtime alone miss a same-size rewrite whose mtime was kept (`cp -p`, `rsync -a`):
+    the inode change time cannot be set back by a writer, and a replaced file has a new inode,
+    so a change of content always changes the fingerprint without reading the bytes.
+    """
 
     size: int
     mtime_ns: int
+    ctime_ns: int = 0
+    inode: int = 0
+
+    @classmethod
+    def of(cls, info: os.stat_result) -> Fingerprint:
+        return cls(info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino)
 
     def token(self) -> str:
-        return f"{self.size}:{self.mtime_ns}"
+        return f"{self.size}:{self.mtime_ns}:{self.ctime_ns}:{self.inode}"
 
 
 @dataclass(frozen=True)
@@ -77,14 +93,25 @@ def classify(name: str) -> tuple[FileFormat, dt.date, bool] | None:
     return None
 
 
+def is_hidden(name: str) -> bool:
+    """A name that is not (yet) a landing file or folder: it is never read nor counted."""
+    return name.startswith(HIDDEN_PREFIXES)
+
+
 def _entries(root: Path) -> list[tuple[str, os.DirEntry[str]]]:
-    """Files directly in root and in its direct subfolders, as (relative path, entry)."""
+    """Visible files directly in root and in its visible direct subfolders."""
     found: list[tuple[str, os.DirEntry[str]]] = []
     with os.scandir(root) as top:
         for entry in top:
+            if is_hidden(entry.name):
+                continue
             if entry.is_dir(follow_symlinks=False):
                 with os.scandir(entry.path) as sub:
-                    found.extend((f"{entry.name}/{child.name}", child) for child in sub)
+                    found.extend(
+                        (f"{entry.name}/{child.name}", child)
+                        for child in sub
+                        if not is_hidden(child.name)
+                    )
             else:
                 found.append((entry.name, entry))
     return found
@@ -121,7 +148,7 @@ def scan_landing(root: Path) -> LandingScan:
                 fmt=fmt,
                 file_day=day,
                 gzipped=gzipped,
-                fingerprint=Fingerprint(size=info.st_size, mtime_ns=info.st_mtime_ns),
+                fingerprint=Fingerprint.of(info),
             )
         )
     return scan

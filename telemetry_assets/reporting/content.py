@@ -12,6 +12,7 @@ from telemetry_assets.reporting import figures, pages
 
 TOP_FEATURES = 10
 ALERT_ROWS = 50
+PATTERN_ROWS = 20
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,8 @@ class Tables:
     latency_by_service: pl.DataFrame
     service_health: pl.DataFrame
     alerts: pl.DataFrame
+    anomalies: pl.DataFrame
+    log_patterns: pl.DataFrame
 
 
 def _number(value: object, digits: int = 1) -> str:
@@ -46,7 +49,9 @@ def _plain(value: object) -> str:
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(value))
 
 
-def metrics_text(day: dt.date, t: Tables, png_note: str | None) -> str:
+def metrics_text(
+    day: dt.date, t: Tables, png_note: str | None, storage: list[str] | None = None
+) -> str:
     lines = [f"Telemetry report {day.isoformat()} (UTC)", ""]
     for label, column in (
         ("records read", "records_read"),
@@ -74,6 +79,9 @@ def metrics_text(day: dt.date, t: Tables, png_note: str | None) -> str:
             f"  {_plain(row['service']):<22}"
             + "".join(f"{_number(row[p]):>10}" for p in ("p50", "p95", "p99"))
         )
+    if storage:
+        lines += ["", "storage (landing files of the day, warehouse partitions of the day)"]
+        lines += storage
     if png_note:
         lines += ["", png_note]
     return "\n".join(lines) + "\n"
@@ -100,11 +108,8 @@ def _stat_cards(t: Tables) -> list[pages.Card]:
     read = _total(t.ingest_stats, "records_read")
     quarantined = _total(t.ingest_stats, "quarantined")
     latency = t.latency_by_service
-    weighted_p95 = (
-        (latency["p95"] * latency["count"]).sum() / latency["count"].sum()
-        if latency["count"].sum()
-        else None
-    )
+    requests = int(latency["count"].sum())
+    weighted_p95 = float((latency["p95"] * latency["count"]).sum()) / requests if requests else None
     last_users = t.active_users.sort("date").tail(1)
     health = t.service_health["error_rate"].drop_nulls()
     return [
@@ -114,7 +119,10 @@ def _stat_cards(t: Tables) -> list[pages.Card]:
             _number(last_users["dau"].item() if last_users.height else None),
         ),
         pages.Card("p95 latency, request-weighted (ms)", _number(weighted_p95)),
-        pages.Card("error rate (mean)", f"{health.mean():.2%}" if health.len() else "n/a"),
+        pages.Card(
+            "error rate (mean)",
+            f"{float(health.mean()):.2%}" if health.len() else "n/a",  # type: ignore[arg-type]
+        ),
         pages.Card("quarantined share", f"{quarantined / read:.2%}" if read else "n/a"),
     ]
 
@@ -143,6 +151,24 @@ def daily_page(day: dt.date, t: Tables, figs: dict[str, go.Figure], png_note: st
     return pages.page(f"Telemetry report {day.isoformat()}", "all times UTC", body)
 
 
+def log_patterns_section(patterns: pl.DataFrame) -> str:
+    """The most frequent patterns of the range and the ones first seen in it."""
+    total = patterns.group_by("pattern_id", "template").agg(
+        pl.col("count").sum(),
+        pl.col("services").explode().unique().sort().str.join(", "),
+        pl.col("levels").explode().unique().sort().str.join(", "),
+        pl.col("example").first(),
+    )
+    top = total.sort("count", "pattern_id", descending=[True, False]).head(PATTERN_ROWS)
+    new = patterns.filter("is_new").sort("date", "count", descending=True).head(PATTERN_ROWS)
+    return pages.section(
+        f"Log patterns ({total.height} in the range)",
+        pages.table(top.drop("pattern_id"), "no log records"),
+        "<h3>New patterns</h3>",
+        pages.table(new.select("date", "template", "count", "levels", "example"), "none new"),
+    )
+
+
 def dashboard_page(first: dt.date, last: dt.date, t: Tables) -> str:
     body = [
         pages.cards(_stat_cards(t)),
@@ -151,6 +177,8 @@ def dashboard_page(first: dt.date, last: dt.date, t: Tables) -> str:
         pages.chart(figures.error_rate_bars(t.service_health)),
         pages.chart(figures.health_heatmap(t.service_health, "p95 latency by service and hour")),
         alerts_section(t.alerts),
+        pages.chart(figures.anomaly_bands(t.anomalies)),
+        log_patterns_section(t.log_patterns),
         pages.chart(figures.active_users(t.active_users)),
         pages.chart(figures.top_features(t.feature_usage, TOP_FEATURES)),
         pages.chart(

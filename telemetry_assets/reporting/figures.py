@@ -167,3 +167,49 @@ def top_features(usage: pl.DataFrame, limit: int = 10) -> go.Figure:
         go.Bar(x=data["events"].to_list(), y=data["feature_id"].to_list(), orientation="h")
     )
     return _layout(fig, f"Top {limit} features", "events (count)", "feature")
+
+
+def anomaly_bands(anomalies: pl.DataFrame, limit: int = 6) -> go.Figure:
+    """The series with the highest scores: value, expected band, and the flagged hours."""
+    timed = escape.frame(
+        anomalies.with_columns(
+            at=pl.col("date").cast(pl.Datetime) + pl.duration(hours=pl.col("hour")),
+            series=pl.format("{} / {}", "service", "metric"),
+        ),
+        ["series"],
+    ).sort("at")
+    worst = (
+        timed.group_by("series").agg(pl.col("score").max()).sort("score", "series", descending=True)
+    )
+    traces: list[go.Scatter] = []
+    for name in worst["series"].head(limit).to_list():
+        part = timed.filter(pl.col("series") == name)
+        at = part["at"].to_list()
+        traces += [
+            go.Scatter(x=at, y=part["upper"].to_list(), line={"width": 0}, showlegend=False),
+            go.Scatter(
+                x=at,
+                y=part["lower"].to_list(),
+                fill="tonexty",
+                line={"width": 0},
+                name=f"{name} band",
+                opacity=0.3,
+            ),
+            go.Scatter(x=at, y=part["value"].to_list(), mode="lines", name=name),
+        ]
+        flagged = part.filter("is_anomaly")
+        traces.append(
+            go.Scatter(
+                x=flagged["at"].to_list(),
+                y=flagged["value"].to_list(),
+                mode="markers",
+                marker={"size": 10, "symbol": "x"},
+                name=f"{name} anomalies",
+            )
+        )
+    return _layout(
+        go.Figure(traces),
+        f"Anomalies: the {limit} series with the highest scores (band = expected range)",
+        "hour (UTC)",
+        "value (metric's unit)",
+    )

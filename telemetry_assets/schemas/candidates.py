@@ -35,6 +35,8 @@ TYPED_FIELDS: tuple[tuple[str, str], ...] = (
     ("service_type", "service"),
     ("value_type", "value"),
     ("tags_type", "tags"),
+    ("message_type", "message"),
+    ("context_type", "context"),
     ("latency_type", "latency_ms"),
 )
 

@@ -7,15 +7,32 @@ back to rows, and each failing row keeps the earliest reason in contract order.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pandera.polars as pa
 import polars as pl
-from pandera.config import ValidationDepth, config_context
+from pandera.config import ValidationDepth, config_context, get_config_context
 
 from telemetry_assets.schemas import models, timestamps
 from telemetry_assets.schemas.reasons import REASON_RANK
 from telemetry_assets.schemas.rules import RULE_INPUT_COLUMNS, Rule
+from telemetry_assets.windows import LATE_DAYS, START_DATE
 
 ROW = "_row"
+
+
+class ValidationDisabledError(RuntimeError):
+    """pandera was told not to validate: the gate would pass every record."""
+
+
+def require_validation() -> None:
+    """Refuse to run a gate that pandera's configuration has switched off."""
+    if not get_config_context().validation_enabled:
+        raise ValidationDisabledError(
+            "pandera validation is disabled (PANDERA_VALIDATION_ENABLED is false), so the "
+            "validation gate would accept every record; unset PANDERA_VALIDATION_ENABLED "
+            "(or set it to True) and run again"
+        )
 
 
 def derive(candidates: pl.DataFrame) -> pl.DataFrame:
@@ -54,20 +71,23 @@ def _detail(rule_list: tuple[Rule, ...]) -> pl.Expr:
     return detail
 
 
-def apply_gate(candidates: pl.DataFrame, late_days: int) -> pl.DataFrame:
+def apply_gate(
+    candidates: pl.DataFrame, late_days: int = LATE_DAYS, start_date: dt.date = START_DATE
+) -> pl.DataFrame:
     """The candidates (with their `file_day` column) plus `ts_us`, `event_day`, `reason`, `detail`.
 
     `reason` is null exactly for valid records. Candidates of many files may be gated at once:
     pandera's fixed cost per validation is then paid once per batch, not once per file.
     """
+    require_validation()
     frame = derive(candidates).with_row_index(ROW)
     failures = [_failures(models.envelope_model(), frame)]
     passed = frame.join(failures[0], on=ROW, how="anti")
     all_rules = models.envelope_rules()
     for version in models.VERSION_RULES:
         subset = passed.filter(pl.col("schema_version") == version)
-        failures.append(_failures(models.version_model(version, late_days), subset))
-        all_rules += models.VERSION_RULES[version](late_days)
+        failures.append(_failures(models.version_model(version, late_days, start_date), subset))
+        all_rules += models.VERSION_RULES[version](late_days, start_date)
     first = (
         pl.concat(failures)
         .with_columns(rank=pl.col("reason").replace_strict(REASON_RANK, return_dtype=pl.Int32))

@@ -7,6 +7,7 @@ one, its records fail the envelope's `unknown_schema_version` rule.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Sequence
 from functools import cache
 
@@ -16,8 +17,7 @@ import polars as pl
 from telemetry_assets.schemas import rules
 from telemetry_assets.schemas.candidates import CANDIDATE_SCHEMA
 from telemetry_assets.schemas.rules import Rule
-
-V1 = "telemetry_event_v1"
+from telemetry_assets.schemas.versions import V1
 
 _DERIVED_DTYPES = {"ts_us": pl.Int64, "event_day": pl.Date, "file_day": pl.Date}
 
@@ -32,7 +32,7 @@ def _check(rule: Rule) -> pa.Check:
 
 
 def _schema(name: str, rule_list: Sequence[Rule]) -> pa.DataFrameSchema:
-    dtypes = {**CANDIDATE_SCHEMA, **_DERIVED_DTYPES}
+    dtypes: dict[str, pl.DataType | type[pl.DataType]] = {**CANDIDATE_SCHEMA, **_DERIVED_DTYPES}
     return pa.DataFrameSchema(
         {column: pa.Column(dtypes[column], nullable=True) for column in rules.RULE_INPUT_COLUMNS},
         checks=[_check(rule) for rule in rule_list],
@@ -57,20 +57,21 @@ def envelope_model() -> pa.DataFrameSchema:
     return _schema("envelope", envelope_rules())
 
 
-def v1_rules(late_days: int) -> tuple[Rule, ...]:
+def v1_rules(late_days: int, start_date: dt.date) -> tuple[Rule, ...]:
     return (
         rules.EMPTY_EVENT,
         rules.INVALID_TIMESTAMP,
         rules.FUTURE_TIMESTAMP,
         rules.too_late(late_days),
+        rules.before_start_date(start_date),
         rules.NEGATIVE_LATENCY,
         rules.INVALID_LATENCY,
     )
 
 
-VERSION_RULES: dict[str, Callable[[int], tuple[Rule, ...]]] = {V1: v1_rules}
+VERSION_RULES: dict[str, Callable[[int, dt.date], tuple[Rule, ...]]] = {V1: v1_rules}
 
 
 @cache
-def version_model(version: str, late_days: int) -> pa.DataFrameSchema:
-    return _schema(version, VERSION_RULES[version](late_days))
+def version_model(version: str, late_days: int, start_date: dt.date) -> pa.DataFrameSchema:
+    return _schema(version, VERSION_RULES[version](late_days, start_date))

@@ -18,6 +18,7 @@ class Reason(StrEnum):
     INVALID_TIMESTAMP = "invalid_timestamp"
     FUTURE_TIMESTAMP = "future_timestamp"
     TOO_LATE = "too_late"
+    BEFORE_START_DATE = "before_start_date"
     NEGATIVE_LATENCY = "negative_latency"
     INVALID_LATENCY = "invalid_latency"
     BAD_COLUMN_COUNT = "bad_column_count"

@@ -8,12 +8,14 @@ The pandera models (`schemas.models`) are built from these rules, so each rule i
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 import polars as pl
 
 from telemetry_assets.schemas.candidates import MISSING_TYPES, JsonType
 from telemetry_assets.schemas.reasons import Reason
+from telemetry_assets.windows import EARLY_DAYS
 
 
 @dataclass(frozen=True)
@@ -23,15 +25,18 @@ class Rule:
     detail: pl.Expr
 
 
+# Field names as an input format calls them, where they differ from the v1 names.
+FIELD_LABELS: dict[str, dict[str, str]] = {
+    "event": {"metrics": "metric_type", "logs": "level"},
+    "timestamp": {"logs": "ts"},
+}
+
+
 def _field_label(field: str) -> pl.Expr:
-    """Field names as the input format calls them (format C's event is its metric_type)."""
-    if field == "event":
-        return (
-            pl.when(pl.col("format") == "metrics")
-            .then(pl.lit("metric_type"))
-            .otherwise(pl.lit("event"))
-        )
-    return pl.lit(field)
+    labels = FIELD_LABELS.get(field)
+    if not labels:
+        return pl.lit(field)
+    return pl.col("format").replace_strict(labels, default=field, return_dtype=pl.String)
 
 
 def _join_failures(pieces: list[pl.Expr], separator: str) -> pl.Expr:
@@ -46,7 +51,16 @@ def _parse_error_rule(reason: Reason) -> Rule:
     )
 
 
-REQUIRED_FIELDS = ("schema_version", "channel", "event", "timestamp", "payload", "service", "value")
+REQUIRED_FIELDS = (
+    "schema_version",
+    "channel",
+    "event",
+    "timestamp",
+    "payload",
+    "service",
+    "value",
+    "message",
+)
 EXPECTED_TYPES: dict[str, tuple[str, ...]] = {
     "schema_version": (JsonType.STRING,),
     "channel": (JsonType.STRING,),
@@ -56,6 +70,8 @@ EXPECTED_TYPES: dict[str, tuple[str, ...]] = {
     "payload": (JsonType.OBJECT,),
     "value": (JsonType.NUMBER,),
     "tags": (JsonType.OBJECT, *MISSING_TYPES),
+    "message": (JsonType.STRING,),
+    "context": (JsonType.OBJECT, *MISSING_TYPES),
 }
 LATENCY_TYPES = (JsonType.NUMBER.value, *MISSING_TYPES)
 
@@ -132,7 +148,7 @@ _DAYS_AHEAD = (pl.col("event_day") - pl.col("file_day")).dt.total_days()
 
 FUTURE_TIMESTAMP = Rule(
     Reason.FUTURE_TIMESTAMP,
-    passes=(_DAYS_AHEAD < 2).fill_null(True),
+    passes=(_DAYS_AHEAD <= EARLY_DAYS).fill_null(True),
     detail=pl.format(
         "event day {} is {} days after the file day {}",
         pl.col("event_day"),
@@ -153,6 +169,18 @@ def too_late(late_days: int) -> Rule:
             days_late,
             pl.col("file_day"),
             pl.lit(late_days),
+        ),
+    )
+
+
+def before_start_date(start_date: dt.date) -> Rule:
+    return Rule(
+        Reason.BEFORE_START_DATE,
+        passes=(pl.col("event_day") >= start_date).fill_null(True),
+        detail=pl.format(
+            "event day {} is before the first day partition {} (TELEMETRY_START_DATE)",
+            pl.col("event_day"),
+            pl.lit(start_date.isoformat()),
         ),
     )
 
@@ -180,7 +208,7 @@ RULE_INPUT_COLUMNS: tuple[str, ...] = (
     "event",
     "timestamp",
     "latency_ms",
-    *(f"{field}_type" for field in (*REQUIRED_FIELDS, "tags", "latency")),
+    *(f"{field}_type" for field in (*REQUIRED_FIELDS, "tags", "context", "latency")),
     "ts_us",
     "event_day",
     "file_day",

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 import pandera.polars as pa
 import polars as pl
 
+from telemetry_assets.observability.log_templates import PATTERN_SCHEMA, STATE_SCHEMA
+
 UTC_MICROS = pl.Datetime("us", "UTC")
 
 
@@ -51,7 +53,7 @@ class Table:
 EVENTS = Table(
     "events",
     pl.Schema(
-        {
+        {  # type: ignore[arg-type]  # dtype classes and instances mixed
             "event_id": pl.String,
             "schema_version": pl.String,
             "channel": pl.String,
@@ -105,7 +107,7 @@ INGEST_STATS = Table(
 RAW_EVENTS = Table(
     "raw_events",
     pl.Schema(
-        {
+        {  # type: ignore[arg-type]  # dtype classes and instances mixed
             "source_file": pl.String,
             "source_line": pl.Int64,
             "file_day": pl.Date,
@@ -214,3 +216,78 @@ ALERTS = Table(
     ),
     key=("date", "hour", "service", "metric"),
 )
+
+# --- observability tables (DESIGN §6) ---
+
+LOG_PATTERNS = Table(
+    "log_patterns",
+    pl.Schema({"date": pl.Date(), **PATTERN_SCHEMA}),
+    key=("date", "pattern_id"),
+)
+
+# Internal: the template miner's state after each day, so pattern ids stay stable across days.
+LOG_PATTERN_STATE = Table(
+    "log_pattern_state",
+    pl.Schema({"date": pl.Date(), **STATE_SCHEMA}),
+    key=("date", "pattern_id"),
+)
+
+# Internal: the hourly series per service and metric of one day (history for anomalies).
+METRIC_SERIES = Table(
+    "metric_series",
+    pl.Schema(
+        {
+            "date": pl.Date(),
+            "hour": pl.Int32(),
+            "service": pl.String(),
+            "metric": pl.String(),
+            "value": pl.Float64(),
+        }
+    ),
+    key=("date", "hour", "service", "metric"),
+)
+
+ANOMALIES = Table(
+    "anomalies",
+    pl.Schema(
+        {
+            "date": pl.Date(),
+            "service": pl.String(),
+            "metric": pl.String(),
+            "hour": pl.Int32(),
+            "value": pl.Float64(),
+            "expected": pl.Float64(),
+            "lower": pl.Float64(),
+            "upper": pl.Float64(),
+            "score": pl.Float64(),
+            "is_anomaly": pl.Boolean(),
+            "severity": pl.String(),
+            "model_version": pl.String(),
+        }
+    ),
+    key=("date", "service", "metric", "hour"),
+    nullable=frozenset({"expected", "lower", "upper", "severity"}),
+)
+
+# The registry: every warehouse table by name (assets that write a table are named after it).
+TABLES: dict[str, Table] = {
+    table.name: table
+    for table in (
+        RAW_EVENTS,
+        EVENTS,
+        QUARANTINE,
+        INGEST_STATS,
+        EVENT_COUNTS,
+        FEATURE_USAGE,
+        DAILY_USERS,
+        ACTIVE_USERS,
+        LATENCY_BY_FEATURE,
+        LATENCY_BY_SERVICE,
+        SERVICE_HEALTH,
+        ALERTS,
+        LOG_PATTERNS,
+        LOG_PATTERN_STATE,
+        METRIC_SERIES,
+        ANOMALIES,
+    )
+}

@@ -1,0 +1,83 @@
+"""Deduplication by event identity: which valid raw rows become the `events` of a day.
+
+Pure Polars: frames in, frames out. A valid record (and a removed duplicate) counts on its
+event day.
+
+Deduplication must not hold a day of event ids in memory. Raw rows therefore carry `id60`,
+the first 60 bits of the event id as an integer: ids that share it are found from that one
+small column, only those rows are compared by their full id, and the copies that lose are
+left out while the day is streamed from the raw parts into `events`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+
+from telemetry_assets.schemas.tables import EVENTS
+
+VALID = pl.col("reason").is_null()
+POSITION = ["source_file", "source_line"]
+PREFIX_BUCKET_ROWS = 2_000_000
+
+
+def identity_prefix(event_id: pl.Expr) -> pl.Expr:
+    """The first 60 bits of a hex event id (fits a signed 64-bit integer)."""
+    return event_id.str.slice(0, 15).str.to_integer(base=16, strict=False)
+
+
+def valid_on_day(raw: pl.LazyFrame, day: dt.date) -> pl.LazyFrame:
+    return raw.filter(VALID & (pl.col("event_day") == day))
+
+
+def repeated_prefixes(valid: pl.LazyFrame) -> pl.DataFrame:
+    """The 60-bit prefixes that more than one valid row holds.
+
+    Found bucket by bucket (prefix modulo the bucket count, one streamed scan each), so the
+    hash table never holds more than about PREFIX_BUCKET_ROWS prefixes however big the day.
+    """
+    rows = valid.select(pl.len()).collect(engine="streaming").item()
+    buckets = max(1, -(-rows // PREFIX_BUCKET_ROWS))
+    prefix = pl.col("id60")
+    found = [
+        valid.select(prefix)
+        .filter(prefix % buckets == bucket)
+        .filter(prefix.is_duplicated())
+        .unique()
+        .collect(engine="streaming")
+        for bucket in range(buckets)
+    ]
+    return pl.concat(found)
+
+
+def duplicate_copies(valid: pl.LazyFrame) -> pl.DataFrame:
+    """Positions of the copies that deduplication drops: of the valid rows sharing an event
+    id, all but the one with the smallest (source_file, source_line).
+
+    Choosing by source position, not by arrival, makes the result independent of the order
+    files were read in. Only rows whose 60-bit prefix repeats are read in full.
+    """
+    repeated = repeated_prefixes(valid)
+    suspects = (
+        valid.join(repeated.lazy(), on="id60", how="semi")
+        .select("event_id", *POSITION)
+        .collect(engine="streaming")
+        if repeated.height
+        else pl.DataFrame(schema={"event_id": pl.String, **valid.select(POSITION).collect_schema()})
+    )
+    return (
+        suspects.sort("event_id", *POSITION)
+        .filter(~pl.col("event_id").is_first_distinct())
+        .select(POSITION)
+    )
+
+
+def events_for_day(raw_window: pl.LazyFrame, day: dt.date) -> pl.LazyFrame:
+    """The `events` partition of one event day from the raw rows of days D-1 .. D+late:
+    valid rows of that day without their duplicate copies, in raw-part order, to be streamed."""
+    valid = valid_on_day(raw_window, day)
+    copies = duplicate_copies(valid)
+    if copies.is_empty():
+        return EVENTS.project(valid)
+    return EVENTS.project(valid.join(copies.lazy(), on=POSITION, how="anti", maintain_order="left"))

@@ -1,0 +1,135 @@
+"""Ingest layer: raw_events (file day) -> events (event day), quarantine (file day), ingest_stats.
+
+Thin Dagster wiring around `staging`, `dedup` and `ledger`: each asset covers one day or a
+whole single-run backfill range, writes its own Parquet and reports what it did in metadata.
+"""
+
+import dagster as dg
+import polars as pl
+
+from telemetry_assets import dedup, ledger, settings, staging, warehouse
+from telemetry_assets.defs.metadata import PREVIEW_ROWS, preview, write_days
+from telemetry_assets.defs.partitions import RAW_WINDOW_MAPPING, daily_asset, days_in_run
+from telemetry_assets.defs.resources import LandingZone, Warehouse
+from telemetry_assets.schemas.tables import EVENTS, INGEST_STATS, QUARANTINE, RAW_EVENTS
+from telemetry_assets.windows import START_DATE, raw_window
+
+GROUP = "ingest"
+EVENTS_ROW_GROUP = 131_072
+
+
+@daily_asset(table=RAW_EVENTS, group_name=GROUP, kinds={"polars", "parquet"})
+def raw_events(
+    context: dg.AssetExecutionContext, landing: LandingZone, warehouse_store: Warehouse
+) -> dg.MaterializeResult:
+    """Every record of the day's landing files, parsed once and judged by the pandera gate.
+
+    Partitioned by file day. A file is parsed again only when its size or content changed;
+    parts of files that disappeared from the landing folder are removed.
+    """
+    days = days_in_run(context)
+    root = warehouse_store.root()
+    scan = landing.scan()
+    files = scan.for_days(set(days))
+    context.log.info(f"staging {len(files)} landing files for {days[0]} .. {days[-1]}")
+    staged = staging.stage_files(root, files)
+    removed = [name for day in days for name in staging.remove_stale_parts(root, day, files)]
+    report = staging.StagingReport(staged=staged, removed=removed)
+    for item in staged:
+        if item.read_error:
+            context.log.warning(f"{item.source_file}: {item.read_error}")
+    for rel_path, why in scan.skipped.items():
+        context.log.warning(f"skipped landing file {rel_path}: {why}")
+    before_start = sorted(f.rel_path for f in scan.files if f.file_day < START_DATE)
+    if before_start:
+        context.log.warning(
+            f"{len(before_start)} landing files are dated before {settings.START_DATE.env}="
+            f"{START_DATE} and belong to no partition; lower it to read them "
+            f"(earliest: {before_start[0]})"
+        )
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": report.records_read,
+            "records_read": report.records_read,
+            "files_parsed": sum(not s.reused for s in staged),
+            "files_reused": sum(s.reused for s in staged),
+            "files_removed": dg.MetadataValue.json(removed),
+            "quarantined_by_reason": dg.MetadataValue.json(report.quarantined_by_reason()),
+            "read_errors": dg.MetadataValue.json(
+                {s.source_file: s.read_error for s in staged if s.read_error}
+            ),
+            "skipped_files": dg.MetadataValue.json(scan.skipped),
+            "files_before_start_date": dg.MetadataValue.json(before_start),
+            "path": dg.MetadataValue.path(str(root / RAW_EVENTS.name)),
+        }
+    )
+
+
+@daily_asset(table=QUARANTINE, group_name=GROUP, kinds={"polars", "parquet"}, deps=[raw_events])
+def quarantine(
+    context: dg.AssetExecutionContext, warehouse_store: Warehouse
+) -> dg.MaterializeResult:
+    """Every rejected record of the file day, with its reason code and the line as written."""
+    root = warehouse_store.root()
+    frames = {
+        day: ledger.quarantine_rows(warehouse.scan_table(root, RAW_EVENTS, [day]))
+        for day in days_in_run(context)
+    }
+    metadata = write_days(QUARANTINE, root, frames)
+    rejected = pl.concat(list(frames.values())).get_column("reason")
+    metadata["quarantined_by_reason"] = dg.MetadataValue.json(ledger.count_reasons(rejected))
+    return dg.MaterializeResult(metadata=metadata)
+
+
+@daily_asset(
+    table=EVENTS,
+    group_name=GROUP,
+    kinds={"polars", "parquet"},
+    deps=[dg.AssetDep(raw_events, partition_mapping=RAW_WINDOW_MAPPING)],
+)
+def events(context: dg.AssetExecutionContext, warehouse_store: Warehouse) -> dg.MaterializeResult:
+    """Valid, deduplicated events of the event day, gathered from file days D-1 .. D+late."""
+    root = warehouse_store.root()
+    rows_by_day = {}
+    for day in days_in_run(context):
+        raw = warehouse.scan_table(root, RAW_EVENTS, raw_window(day))
+        path = warehouse.partition_dir(root, EVENTS.name, day) / warehouse.PART_NAME
+        rows_by_day[day.isoformat()] = warehouse.sink_parquet_atomic(
+            dedup.events_for_day(raw, day), path, EVENTS_ROW_GROUP
+        )
+        context.log.info(f"events {day}: {rows_by_day[day.isoformat()]} rows")
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": sum(rows_by_day.values()),
+            "rows_by_day": dg.MetadataValue.json(rows_by_day),
+            "path": dg.MetadataValue.path(str(root / EVENTS.name)),
+            "preview": preview(pl.scan_parquet(path).head(PREVIEW_ROWS).collect()),
+        }
+    )
+
+
+@daily_asset(
+    table=INGEST_STATS,
+    group_name=GROUP,
+    kinds={"polars", "parquet"},
+    deps=[dg.AssetDep(raw_events, partition_mapping=RAW_WINDOW_MAPPING), events, quarantine],
+)
+def ingest_stats(
+    context: dg.AssetExecutionContext, warehouse_store: Warehouse
+) -> dg.MaterializeResult:
+    """The day's ledger from the raw rows: records_read = valid + duplicates + quarantined."""
+    root = warehouse_store.root()
+    frames = {
+        day: ledger.ingest_stats_row(
+            ledger.count_day(
+                warehouse.scan_table(root, RAW_EVENTS, raw_window(day)),
+                warehouse.scan_table(root, RAW_EVENTS, [day]),
+                day,
+            )
+        )
+        for day in days_in_run(context)
+    }
+    return dg.MaterializeResult(metadata=write_days(INGEST_STATS, root, frames))
+
+
+ingest_assets = [raw_events, quarantine, events, ingest_stats]

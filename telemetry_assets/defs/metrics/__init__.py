@@ -1,0 +1,1 @@
+"""Metrics layer: daily tables over valid, deduplicated events (DESIGN §6)."""

@@ -1,0 +1,1 @@
+"""Observability layer: anomalies in service metrics and mined log patterns."""

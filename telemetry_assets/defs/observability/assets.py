@@ -1,0 +1,162 @@
+"""Observability layer: anomalies in hourly service series, and patterns mined from logs.
+
+Anomaly scores are causal: day D's hours are scored on the series of the previous
+ANOMALY_HISTORY_DAYS days (read from their `metric_series` partitions) followed by D's own.
+
+Log records are format D records and format A records with channel `log` (events with
+`payload.message`). The miner's state is kept in the warehouse after every day, so pattern ids
+stay stable across days and a day re-run from the same state gives the same rows.
+"""
+
+import datetime as dt
+from pathlib import Path
+
+import dagster as dg
+import polars as pl
+
+from telemetry_assets import warehouse
+from telemetry_assets.defs.ingest.assets import events, ingest_stats
+from telemetry_assets.defs.metadata import preview, write_days
+from telemetry_assets.defs.metrics.assets import service_health
+from telemetry_assets.defs.partitions import (
+    daily_asset,
+    daily_partitions,
+    days_in_run,
+    trailing_days,
+)
+from telemetry_assets.defs.resources import Warehouse
+from telemetry_assets.observability.anomaly_detection import MODEL_VERSION
+from telemetry_assets.observability.log_templates import mine_log_patterns
+from telemetry_assets.observability.service_series import anomalies_of_day, hourly_series
+from telemetry_assets.schemas.tables import (
+    ANOMALIES,
+    EVENTS,
+    LOG_PATTERN_STATE,
+    LOG_PATTERNS,
+    METRIC_SERIES,
+    SERVICE_HEALTH,
+)
+from telemetry_assets.windows import ANOMALY_HISTORY_DAYS, trailing
+
+GROUP = "observability"
+SERIOUS_LEVELS = ["ERROR", "CRITICAL"]
+
+
+def log_records(events_of_day: pl.LazyFrame) -> pl.DataFrame:
+    """The day's log records as the miner reads them: timestamp, service, level, message."""
+    message = pl.col("payload").str.json_path_match("$.message")
+    return (
+        events_of_day.filter((pl.col("channel") == "log") & message.is_not_null())
+        .select("timestamp", "service", level=pl.col("event"), message=message)
+        .collect()
+    )
+
+
+def state_before(root: Path, day: dt.date) -> pl.DataFrame | None:
+    """The miner's state after the latest earlier day that has one."""
+    earlier = [d for d in warehouse.written_days(root, LOG_PATTERN_STATE) if d < day]
+    if not earlier:
+        return None
+    return warehouse.scan_table(root, LOG_PATTERN_STATE, [earlier[-1]]).drop("date").collect()
+
+
+@daily_asset(
+    table=LOG_PATTERNS,
+    group_name=GROUP,
+    kinds={"polars", "parquet"},
+    deps=[events, ingest_stats],
+)
+def log_patterns(
+    context: dg.AssetExecutionContext, warehouse_store: Warehouse
+) -> dg.MaterializeResult:
+    """Templates mined from the day's log messages, with ids stable across days."""
+    root = warehouse_store.root()
+    days = days_in_run(context)
+    state = state_before(root, days[0])
+    rows, states = {}, {}
+    for day in days:
+        found, state = mine_log_patterns(
+            log_records(warehouse.scan_table(root, EVENTS, [day])), state
+        )
+        on_day = pl.lit(day, dtype=pl.Date).alias("date")
+        rows[day] = LOG_PATTERNS.conform(found.with_columns(on_day))
+        states[day] = LOG_PATTERN_STATE.conform(state.with_columns(on_day))
+    write_days(LOG_PATTERN_STATE, root, states)
+    metadata = write_days(LOG_PATTERNS, root, rows)
+    everything = pl.concat(list(rows.values()))
+    metadata["new_patterns"] = int(everything["is_new"].sum())
+    metadata["preview"] = preview(everything.sort("count", descending=True))
+    return dg.MaterializeResult(metadata=metadata)
+
+
+@dg.asset_check(asset=log_patterns, blocking=False, partitions_def=daily_partitions)
+def no_new_serious_patterns(
+    context: dg.AssetCheckExecutionContext, warehouse_store: Warehouse
+) -> dg.AssetCheckResult:
+    """New patterns at level ERROR or worse: a warning to look at, never a stop."""
+    found = warehouse.scan_table(warehouse_store.root(), LOG_PATTERNS, days_in_run(context))
+    serious = (
+        found.filter(
+            pl.col("is_new")
+            & pl.col("levels").list.eval(pl.element().is_in(SERIOUS_LEVELS)).list.any()
+        )
+        .select("date", "pattern_id", "template", "count")
+        .collect()
+    )
+    return dg.AssetCheckResult(
+        passed=serious.is_empty(),
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"new_serious_patterns": serious.height, "patterns": preview(serious)},
+    )
+
+
+@daily_asset(
+    table=METRIC_SERIES,
+    group_name=GROUP,
+    kinds={"polars", "parquet"},
+    deps=[service_health, events],
+)
+def metric_series(
+    context: dg.AssetExecutionContext, warehouse_store: Warehouse
+) -> dg.MaterializeResult:
+    """The day's hourly value per service and metric: the small history anomalies read."""
+    root = warehouse_store.root()
+    frames = {
+        day: hourly_series(
+            warehouse.scan_table(root, SERVICE_HEALTH, [day]),
+            warehouse.scan_table(root, EVENTS, [day]),
+            day,
+        )
+        for day in days_in_run(context)
+    }
+    return dg.MaterializeResult(metadata=write_days(METRIC_SERIES, root, frames))
+
+
+@daily_asset(
+    table=ANOMALIES,
+    group_name=GROUP,
+    kinds={"polars", "numpy", "parquet"},
+    deps=[dg.AssetDep(metric_series, partition_mapping=trailing_days(ANOMALY_HISTORY_DAYS + 1))],
+)
+def anomalies(
+    context: dg.AssetExecutionContext, warehouse_store: Warehouse
+) -> dg.MaterializeResult:
+    """Every hour of every series scored against its own past: value, band, score, flag."""
+    root = warehouse_store.root()
+    frames = {
+        day: anomalies_of_day(
+            warehouse.scan_table(root, METRIC_SERIES, trailing(day, ANOMALY_HISTORY_DAYS + 1)),
+            day,
+        )
+        for day in days_in_run(context)
+    }
+    metadata = write_days(ANOMALIES, root, frames)
+    flagged = pl.concat(list(frames.values())).filter("is_anomaly")
+    metadata["anomalous_hours"] = flagged.height
+    metadata["model_version"] = MODEL_VERSION
+    metadata["flagged"] = preview(flagged.sort("score", descending=True))
+    return dg.MaterializeResult(metadata=metadata)
+
+
+observability_assets = [metric_series, anomalies, log_patterns]
+observability_checks = [no_new_serious_patterns]

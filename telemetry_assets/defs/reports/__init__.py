@@ -1,0 +1,1 @@
+"""Reports layer: per-day report pages and the dashboard."""

@@ -1,0 +1,38 @@
+"""One entry point for every landing format: records (or a block of lines) -> candidate rows.
+
+Every decoder returns the same thing, a frame of `schemas.candidates.CANDIDATE_SCHEMA` with one
+row per record in line order, so staging and the gate never branch on the format.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import polars as pl
+
+from telemetry_assets.landing.event_blocks import DECODE_CHUNK, decode_event_block
+from telemetry_assets.landing.events import decode_events
+from telemetry_assets.landing.files import FileFormat
+from telemetry_assets.landing.lines import Block, FileLines
+from telemetry_assets.landing.log_records import decode_log_records
+from telemetry_assets.landing.metric_samples import decode_metric_samples
+from telemetry_assets.landing.product_analytics import decode_product_analytics
+
+DECODERS: dict[FileFormat, Callable[[FileLines], pl.DataFrame]] = {
+    FileFormat.EVENTS: decode_events,
+    FileFormat.PRODUCT_ANALYTICS: decode_product_analytics,
+    FileFormat.METRICS: decode_metric_samples,
+    FileFormat.LOGS: decode_log_records,
+}
+
+
+def decode(fmt: FileFormat, lines: FileLines) -> pl.DataFrame:
+    """Candidate rows of records on the exact path (any line, one Python step per record)."""
+    return DECODERS[fmt](lines)
+
+
+def decode_block(fmt: FileFormat, block: Block) -> pl.DataFrame:
+    """Candidate rows of a block of a landing file, in line order (format A via the block path)."""
+    if fmt is FileFormat.EVENTS:
+        return decode_event_block(block)
+    return pl.concat([decode(fmt, chunk) for chunk in block.records.chunks(DECODE_CHUNK)])

@@ -1,0 +1,207 @@
+"""Format A, the block path: a whole block of regular lines decoded by msgspec at once.
+
+It must give exactly the rows of the exact path (`landing.events`), only faster; every case
+it cannot vouch for goes to the exact path instead:
+
+- The block is taken whole only when each physical line is one record as it stands
+  (`Block.json_lines`), and then only when every line starts with `{` and ends with `}`.
+  msgspec reads a buffer as a stream of values, not of lines, so that shape is what proves
+  one value per line: a value cannot continue past a line end, because `}` followed by `{`
+  never occurs inside one JSON value and a string cannot hold a raw newline; so each line
+  holds at least one value, and as many values as lines means exactly one each.
+- Typed decoding (`_Envelope`) checks the regular shape: the five envelope keys with their
+  contract types. A block (or group of lines) with any other record goes to the exact path.
+- One sorted encode gives every canonical record, and Polars reads the fields back. Records
+  whose payload holds a number msgspec writes or reads unlike `canonical_json` (a positive
+  exponent, a run of 19+ digits) and envelope strings with an escape are redone exactly.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from typing import Any
+
+import msgspec
+import polars as pl
+from msgspec import UNSET, UnsetType
+
+from telemetry_assets.landing.candidate_rows import KEY_FIELDS, STRING_FIELDS, no_cyclic_gc
+from telemetry_assets.landing.events import TYPE_DEFAULTS, decode_events
+from telemetry_assets.landing.files import FileFormat
+from telemetry_assets.landing.lines import Block, FileLines
+from telemetry_assets.schemas.candidates import CANDIDATE_SCHEMA, JsonType
+
+DECODE_CHUNK = 65_536  # records decoded at once on the exact path: bounds live Python objects
+REGULAR_GROUP = 4_096  # lines tried together once a whole block was not regular
+# Numbers msgspec writes or reads unlike `canonical_json`: positive exponents, long integers.
+_NOT_CANONICAL_NUMBER = r"[:,\[]-?(?:\d+(?:\.\d+)?e\d+|\d{19,})[,}\]]"
+# Characters an encoder escapes in a string; envelope strings without them encode as "<text>".
+_ESCAPED = r'["\\\x00-\x1f]'
+
+
+class _Envelope(msgspec.Struct, forbid_unknown_fields=True):
+    """The regular v1 record: exactly the five envelope keys, each of its contract type."""
+
+    schema_version: str
+    channel: str
+    event: str
+    timestamp: str
+    payload: dict[str, Any]
+
+
+_Key = str | int | None | UnsetType
+
+
+class _PayloadKeys(msgspec.Struct):
+    """The payload keys the pipeline reads, in the types that map without a judgement."""
+
+    user_id: _Key = UNSET
+    session_id: _Key = UNSET
+    feature_id: _Key = UNSET
+    service: _Key = UNSET
+    latency_ms: float | UnsetType | None = UNSET
+
+
+class _KeysView(msgspec.Struct):
+    payload: _PayloadKeys
+
+
+_REGULAR = msgspec.json.Decoder(_Envelope)
+_KEYS = msgspec.json.Decoder(_KeysView)
+_SORTED_ENCODER = msgspec.json.Encoder(order="sorted")
+_NOT_REGULAR = (msgspec.DecodeError, UnicodeDecodeError, RecursionError)
+# The canonical record, as Polars reads it back (integers in key fields become decimal text).
+_CANONICAL_FIELDS = pl.Schema(
+    {  # type: ignore[arg-type]  # dtype classes and instances mixed
+        "channel": pl.String,
+        "event": pl.String,
+        "payload": pl.Struct({**dict.fromkeys(KEY_FIELDS, pl.String), "latency_ms": pl.Float64}),
+        "schema_version": pl.String,
+        "timestamp": pl.String,
+    }
+)
+# Fixed text around the envelope values in a canonical record, to cut the payload out of it.
+_BEFORE_PAYLOAD = len('{"channel":"","event":"","payload":')
+_AFTER_PAYLOAD_TEXT = len(',"schema_version":"","timestamp":""}')
+
+
+def decode_event_block(block: Block) -> pl.DataFrame:
+    """Candidate rows of a block: the whole block as regular records when it is one,
+    otherwise groups of lines, and the exact path for the groups that are not regular."""
+    buffer = block.json_lines()
+    if buffer:
+        numbers = pl.int_range(block.first_line, block.first_line + block.line_count, eager=True)
+        frame = _regular_frame(buffer, numbers)
+        if frame is not None:
+            return frame
+    frames: list[pl.DataFrame] = []
+    for chunk in block.records.chunks(DECODE_CHUNK):
+        frames.extend(_decode_groups(chunk))
+    return pl.concat(frames)
+
+
+def _decode_groups(lines: FileLines) -> Iterator[pl.DataFrame]:
+    for group in lines.chunks(REGULAR_GROUP):
+        buffer = b"\n".join(group.lines)
+        frame = None if b"\r" in buffer else _regular_frame(buffer, pl.Series(group.numbers))
+        yield decode_events(group) if frame is None else frame
+
+
+def one_object_per_line(buffer: bytes) -> bool:
+    """Every line of the buffer starts with `{` and ends with `}` (see the module docstring:
+    with as many values as lines, that proves one value per line)."""
+    body = buffer.removesuffix(b"\n")
+    return (
+        body.startswith(b"{") and body.endswith(b"}") and body.count(b"\n") == body.count(b"}\n{")
+    )
+
+
+def _regular_frame(buffer: bytes, numbers: pl.Series) -> pl.DataFrame | None:
+    """Candidate rows of a buffer whose every line is one regular record (None when not)."""
+    if not one_object_per_line(buffer):
+        return None
+    with no_cyclic_gc():
+        try:
+            envelopes = _REGULAR.decode_lines(buffer)
+            keys = _KEYS.decode_lines(buffer)
+        except _NOT_REGULAR:
+            return None
+        if len(envelopes) != len(numbers):
+            return None
+        canonical = _SORTED_ENCODER.encode_lines(envelopes)
+        latency_absent = pl.Series(
+            [view.payload.latency_ms is UNSET for view in keys], dtype=pl.Boolean
+        )
+        del envelopes, keys
+    records = canonical.split(b"\n")
+    records.pop()
+    sha256 = hashlib.sha256
+    fields = pl.read_ndjson(canonical, schema=_CANONICAL_FIELDS).unnest("payload")
+    frame = fields.with_columns(
+        source_line=numbers.cast(pl.Int64),
+        raw=pl.Series(buffer.split(b"\n")[: len(records)], dtype=pl.Binary),
+        event_id=pl.Series([sha256(record).hexdigest() for record in records], dtype=pl.String),
+        record=pl.Series(records, dtype=pl.Binary).cast(pl.String),
+        latency_absent=latency_absent,
+    ).with_columns(_REGULAR_COLUMNS)
+    return _exact_where_needed(frame, canonical)
+
+
+def _latency_type() -> pl.Expr:
+    return (
+        pl.when(pl.col("latency_ms").is_not_null())
+        .then(pl.lit(JsonType.NUMBER.value))
+        .when(pl.col("latency_absent"))
+        .then(pl.lit(JsonType.ABSENT.value))
+        .otherwise(pl.lit(JsonType.NULL.value))
+    )
+
+
+def _payload_text() -> pl.Expr:
+    """The payload's canonical text, cut from the canonical record by the envelope strings'
+    lengths (exact when none of them needs an escape; the rows where one does are redone)."""
+    start = _BEFORE_PAYLOAD + pl.col("channel").str.len_chars() + pl.col("event").str.len_chars()
+    tail = (
+        _AFTER_PAYLOAD_TEXT
+        + pl.col("schema_version").str.len_chars()
+        + pl.col("timestamp").str.len_chars()
+    )
+    return pl.col("record").str.slice(start, pl.col("record").str.len_chars() - start - tail)
+
+
+# What every regular record has in common, and the keys as the contract reads them ("" is none).
+_REGULAR_COLUMNS = [
+    _payload_text().alias("payload"),
+    _latency_type().alias("latency_type"),
+    *(pl.when(pl.col(key) != "").then(pl.col(key)).alias(key) for key in KEY_FIELDS),
+    pl.lit(FileFormat.EVENTS.value).alias("format"),
+    *(pl.lit(kind).alias(column) for column, kind in TYPE_DEFAULTS.items()),
+    *(
+        pl.lit(None, dtype=pl.String).alias(name)
+        for name in CANDIDATE_SCHEMA
+        if name.endswith("_type") and name not in TYPE_DEFAULTS and name != "latency_type"
+    ),
+    *(pl.lit(None, dtype=pl.String).alias(name) for name in ("parse_error", "parse_detail")),
+]
+
+
+def _exact_where_needed(frame: pl.DataFrame, canonical: bytes) -> pl.DataFrame:
+    """Decode again on the exact path the rows the block path cannot vouch for: a number
+    msgspec writes or reads unlike `canonical_json` (numbers only occur in the payload), or an
+    envelope string with an escape (only looked for when the block has a backslash at all)."""
+    checks = [pl.col("payload").str.contains(_NOT_CANONICAL_NUMBER)]
+    if b"\\" in canonical:
+        checks.extend(pl.col(name).str.contains(_ESCAPED) for name in STRING_FIELDS)
+    kept = frame.select(CANDIDATE_SCHEMA.names())
+    needs = frame.select(pl.arg_where(pl.any_horizontal(checks))).to_series()
+    if needs.is_empty():
+        return kept
+    exact = decode_events(
+        FileLines(
+            kept.get_column("source_line").gather(needs).to_list(),
+            kept.get_column("raw").gather(needs).to_list(),
+        )
+    )
+    rest = kept.filter(~pl.int_range(pl.len()).is_in(needs.implode()))
+    return pl.concat([rest, exact]).sort("source_line")

@@ -1,0 +1,1 @@
+"""Observability logic (log patterns, anomalies): pure functions over Polars frames, no Dagster."""

@@ -1,0 +1,66 @@
+"""Whether the Parquet files of a table keep its contract: columns, types, nulls and key.
+
+pandera validates each file's columns, their types and order from the Parquet schema alone;
+nulls in required columns and repeated keys are then counted by streaming queries, so a day of
+ten million events is checked in bounded memory.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandera.polars as pa
+import polars as pl
+from pandera.config import ValidationDepth, config_context
+
+from telemetry_assets.schemas.tables import Table
+
+EXAMPLES = 5
+
+
+def repeated_keys(scan: pl.LazyFrame, key: list[str]) -> pl.DataFrame:
+    """Key values that occur more than once, found without holding the table in memory:
+    keys are hashed to 64 bits, and only rows whose hash repeats are compared in full."""
+    hashed = pl.struct(key).hash().alias("_key_hash")
+    repeated = (
+        scan.select(hashed)
+        .filter(pl.col("_key_hash").is_duplicated())
+        .unique()
+        .collect(engine="streaming")
+    )
+    if repeated.is_empty():
+        return scan.select(key).head(0).collect()
+    suspects = scan.with_columns(hashed).join(repeated.lazy(), on="_key_hash", how="semi")
+    suspects_in_memory = suspects.select(key).collect(engine="streaming")
+    return suspects_in_memory.filter(pl.struct(key).is_duplicated()).unique(maintain_order=True)
+
+
+def table_problems(files: list[Path], table: Table) -> list[dict[str, object]]:
+    """How the Parquet files of a table break its contract (empty when they do not)."""
+    model = table.model()
+    for file in files:
+        try:
+            with config_context(validation_depth=ValidationDepth.SCHEMA_ONLY):
+                model.validate(pl.scan_parquet(file), lazy=True)
+        except pa.errors.SchemaErrors as errors:
+            cases = errors.failure_cases.head(EXAMPLES).with_columns(file=pl.lit(file.name))
+            return cases.to_dicts()
+    scan = pl.scan_parquet(files) if files else table.empty().lazy()
+    required = [c for c in table.columns if c not in table.nullable]
+    nulls = scan.select(pl.col(required).null_count()).collect(engine="streaming")
+    problems: list[dict[str, object]] = [
+        {"check": "not_nullable", "column": column, "null_rows": count}
+        for column, count in nulls.row(0, named=True).items()
+        if count
+    ]
+    repeated = repeated_keys(scan, list(table.key))
+    if not repeated.is_empty():
+        problems.append(
+            {
+                "check": "unique",
+                "column": list(table.key),
+                "repeated_keys": repeated.height,
+                "examples": repeated.head(EXAMPLES).with_columns(pl.all().cast(pl.String)).rows(),
+            }
+        )
+    return problems
