@@ -138,8 +138,9 @@ def test_logs_land_as_format_d_with_the_gate_verdicts(service, client):
         (3, "wrong_type"),
     ]
     assert classify(body["file"]) == (FileFormat.LOGS, dt.datetime.now(dt.UTC).date(), False)
-    logs = client.get("/query/logs", params={"service": "log-svc", "level": "warning"}).json()
-    assert [(r["level"], r["message"]) for r in logs["rows"]] == [("WARNING", "disk")]
+    for level in ("warning", "warn", "WARN"):
+        logs = client.get("/query/logs", params={"service": "log-svc", "level": level}).json()
+        assert [(r["level"], r["message"]) for r in logs["rows"]] == [("WARNING", "disk")]
 
 
 def test_live_queries_see_accepted_records(client):

@@ -176,9 +176,10 @@ def create_app(config: ServiceConfig) -> FastAPI:
         until: Until = None,
         limit: Limit = 1000,
     ) -> Response:
-        """Log records, newest first; `level` as the pipeline stores it (upper case)."""
+        """Log records, newest first; `level` is matched as the pipeline stores it (upper case,
+        `warn` -> `WARNING`, `fatal` -> `CRITICAL`)."""
         since, until = _window(since, until)
-        level = level.upper() if level else None
+        level = pipeline.log_level(level) if level else None
         return _json({"rows": queries.logs(service, level, since, until, limit)})
 
     @app.get("/services")

@@ -19,6 +19,7 @@ from telemetry_assets import settings
 from telemetry_assets.landing.decoders import decode_block
 from telemetry_assets.landing.files import FileFormat, classify
 from telemetry_assets.landing.lines import Block
+from telemetry_assets.landing.log_records import log_event
 from telemetry_assets.schemas.gate import apply_gate
 from telemetry_assets.schemas.tables import ALERTS, ANOMALIES, EVENTS, INGEST_STATS
 from telemetry_assets.warehouse import parquet_files, partition_dir
@@ -54,6 +55,11 @@ def landing_dir() -> Path:
 
 def warehouse_dir() -> Path:
     return settings.resolve_dir(settings.env_value(settings.WAREHOUSE_DIR))
+
+
+def log_level(level: str) -> str:
+    """A log level as the pipeline stores it (`warn` -> `WARNING`), for filtering by it."""
+    return str(log_event(level))
 
 
 def late_days() -> int:
