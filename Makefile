@@ -10,7 +10,7 @@ DEMO_LAST := 2025-03-07
 export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
 
 .PHONY: setup lock home browser demo test test-fast lint typecheck format validate dev bench \
-	bench-logs bench-anomaly clean
+	bench-logs bench-anomaly api bench-api clean
 
 # requirements.lock pins every transitive dependency, so a fresh machine installs exactly the
 # versions the tests ran with; `make lock` writes it again from pyproject.toml.
@@ -89,6 +89,17 @@ bench-logs: setup
 # prints the NAB v1.1 scores of the three profiles; result CSVs go to data/bench/nab.
 bench-anomaly: setup
 	$(BIN)/python -m telemetry_assets.devtools.nab_bench --data ../shared/benchmarks/nab --out data/bench/nab
+
+# The HTTP service (collector, queries, live stream, /metrics) on loopback; see README.
+API_HOST ?= 127.0.0.1
+API_PORT ?= 8000
+api: setup
+	$(BIN)/python -m telemetry_assets.api --host $(API_HOST) --port $(API_PORT)
+
+# One run against a fresh service on loopback: acked events/s with 4 clients posting 500-event
+# batches, request p50/p99, query p95, WebSocket delivery p99 to 100 subscribers.
+bench-api: setup
+	$(BIN)/python -m telemetry_assets.devtools.api_bench $(BENCH_API_ARGS)
 
 clean:
 	rm -rf data/warehouse data/reports data/dagster_home
