@@ -71,7 +71,11 @@ format: setup
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# The collector and the Dagster UI side by side on loopback; Ctrl-C stops both.
 dev: setup home
+	mkdir -p data/landing
+	$(BIN)/python -m telemetry_assets.api --host 127.0.0.1 --port $(API_PORT) & api=$$!; \
+	trap 'kill $$api' EXIT INT TERM; \
 	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1
 
 # Generates (once, cached under data/bench) a 2.5 M and a 10 M event day and times this
