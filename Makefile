@@ -10,7 +10,7 @@ DEMO_LAST := 2025-03-07
 export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
 
 .PHONY: setup lock home browser demo test test-fast lint typecheck format validate dev bench \
-	bench-logs bench-anomaly api bench-api clean
+	bench-logs bench-anomaly bench-freshness api bench-api clean
 
 # requirements.lock pins every transitive dependency, so a fresh machine installs exactly the
 # versions the tests ran with; `make lock` writes it again from pyproject.toml.
@@ -82,6 +82,11 @@ dev: setup home
 # pipeline against a plain DuckDB SQL job and a read-the-bytes floor; see README.
 bench: setup home
 	$(BIN)/python -m telemetry_assets.devtools.benchmark.run --out data/bench $(BENCH_ARGS)
+
+# Freshness through the real sensor and daemon: starts `dagster dev` on temporary folders, drops
+# new hourly files and prints how long each takes to reach events, ingest_stats, dashboard.html.
+bench-freshness: setup
+	$(BIN)/python -m telemetry_assets.devtools.benchmark.freshness --rounds 3
 
 # Log template miner on the Loghub-2k pack (one configuration, 16 systems): grouping accuracy per
 # system and on average; predictions land in data/bench/loghub/<System>.csv. See README.
