@@ -56,9 +56,9 @@ validate: setup home
 test: setup browser validate
 	$(BIN)/pytest
 
-# The developer loop: unit and asset tests, no CLI/webserver/kill runs and no browser.
+# The developer loop: unit and asset tests; no CLI, webserver, service, browser or kill runs.
 test-fast: setup
-	$(BIN)/pytest -m "not slow and not browser" -n 2
+	$(BIN)/pytest -m "not slow and not browser and not service" -n 2
 
 lint: setup typecheck
 	$(BIN)/ruff check .

@@ -12,6 +12,9 @@ from telemetry_assets.api.config import ServiceConfig
 from telemetry_assets.api.pipeline import ConfigurationError
 from telemetry_assets.devtools.api_process import REPO, Service
 
+# A real uvicorn process on a loopback port serves every test here.
+pytestmark = pytest.mark.service
+
 TOKEN = "s3cret-token"
 
 

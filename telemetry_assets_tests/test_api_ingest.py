@@ -13,6 +13,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from telemetry_assets.devtools.api_process import REPO, Service, wait_until
 from telemetry_assets.landing.files import FileFormat, classify
 
+# A real uvicorn process on a loopback port serves every test here.
+pytestmark = pytest.mark.service
+
 MAX_BODY = 65_536
 MAX_RECORDS = 100
 JSON = "application/json"

@@ -5,9 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import time
 
+import pytest
+
 from telemetry_assets.api.landing import LandingFiles
 from telemetry_assets.api.pipeline import Kind
 from telemetry_assets.landing.files import FileFormat, classify
+
+# A real uvicorn process on a loopback port serves every test here.
+pytestmark = pytest.mark.service
 
 HOUR = dt.datetime(2026, 3, 1, 13, tzinfo=dt.UTC)
 

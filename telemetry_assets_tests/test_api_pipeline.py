@@ -19,6 +19,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from telemetry_assets.devtools.api_process import Service, wait_until
 from telemetry_assets.schemas.tables import EVENTS, QUARANTINE
 
+# A real uvicorn process on a loopback port serves every test here.
+pytestmark = pytest.mark.service
+
 INGEST = dg.AssetSelection.assets("raw_events", "events", "quarantine", "ingest_stats")
 
 

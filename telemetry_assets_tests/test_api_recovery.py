@@ -5,7 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import fcntl
 
+import pytest
+
 from telemetry_assets.devtools.api_process import Service
+
+# A real uvicorn process on a loopback port serves every test here.
+pytestmark = pytest.mark.service
 
 
 def test_start_up_renames_the_files_a_killed_service_left_open(tmp_path):

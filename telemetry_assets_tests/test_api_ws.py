@@ -15,6 +15,9 @@ from websockets.sync.client import connect
 
 from telemetry_assets.devtools.api_process import Service
 
+# A real uvicorn process on a loopback port serves every test here.
+pytestmark = pytest.mark.service
+
 QUEUE = 4
 
 

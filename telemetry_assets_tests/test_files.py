@@ -78,5 +78,10 @@ def test_web_ui_binds_to_loopback():
     from pathlib import Path
 
     makefile = (Path(__file__).resolve().parents[1] / "Makefile").read_text()
-    (dev_line,) = [line for line in makefile.splitlines() if "dagster dev" in line]
+    (dev_line,) = [line for line in makefile.splitlines() if "$(BIN)/dagster dev" in line]
     assert "-h 127.0.0.1" in dev_line
+    api_lines = [line for line in makefile.splitlines() if "-m telemetry_assets.api" in line]
+    assert api_lines and all(
+        "--host 127.0.0.1" in line or "--host $(API_HOST)" in line for line in api_lines
+    )
+    assert "API_HOST ?= 127.0.0.1" in makefile

@@ -4,6 +4,7 @@ import datetime as dt
 import os
 
 import dagster as dg
+import pytest
 
 from telemetry_assets import dedup
 from telemetry_assets.defs.ingest.assets import ingest_stats
@@ -150,6 +151,7 @@ def test_late_and_early_records_land_on_their_event_day(pipeline):
     }
 
 
+@pytest.mark.slow
 def test_range_run_equals_day_by_day_runs(pipeline, tmp_path):
     for day in (1, 2, 3):
         write_file(

@@ -4,11 +4,13 @@ the reader and gate; the warehouse must reproduce its counts day by day and reas
 import datetime as dt
 
 import polars as pl
+import pytest
 
 from telemetry_assets.devtools.demo import generate_landing
 from telemetry_assets.schemas.tables import INGEST_STATS, QUARANTINE
 
 
+@pytest.mark.slow
 def test_demo_days_match_the_generators_ledger(pipeline):
     manifest = generate_landing(pipeline.landing, dt.date(2025, 3, 1), days=4, events_per_hour=15)
     assert pipeline.materialize("2025-03-01", "2025-03-04").success

@@ -47,6 +47,7 @@ def leftovers(*roots: Path) -> list[Path]:
     return [p for root in roots for p in root.rglob("*.tmp")]
 
 
+@pytest.mark.slow
 def test_materializing_twice_gives_identical_tables(pipeline):
     generate_landing(pipeline.landing, dt.date(2025, 3, 1), days=2, events_per_hour=10)
     assert pipeline.materialize(FIRST, LAST).success
