@@ -6,6 +6,7 @@ import dagster as dg
 
 from telemetry_assets.assets import ingest, metrics, reports
 from telemetry_assets.checks import ingest_checks, metric_checks
+from telemetry_assets.defs.executors import executor_from_env
 from telemetry_assets.resources import (
     AlertPolicy,
     IngestPolicy,
@@ -41,5 +42,5 @@ defs = dg.Definitions(
         "alert_policy": AlertPolicy.from_env(),
         "reports": ReportsStore.from_env(),
     },
-    executor=dg.in_process_executor,
+    executor=executor_from_env(),
 )

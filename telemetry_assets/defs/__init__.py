@@ -1,0 +1,1 @@
+"""Dagster wiring: resources, executors, sensors, schedules (see DESIGN.md §2)."""
