@@ -9,7 +9,8 @@ DEMO_LAST := 2025-03-07
 
 export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
 
-.PHONY: setup home browser demo test lint format validate dev bench clean
+.PHONY: setup home browser demo test lint format validate dev bench clean \
+	stack-install stack-up stack-down stack-status stack-test
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -64,6 +65,25 @@ dev: setup home
 # pipeline against a plain DuckDB SQL job and a read-the-bytes floor; see README.
 bench: setup home
 	$(BIN)/python -m telemetry_assets.benchmark.run --out data/bench $(BENCH_ARGS)
+
+# The scaled-out stack on loopback (deploy/, DESIGN.md §9): PostgreSQL, Redis, an S3 server,
+# dagster-daemon, the webserver and two Celery workers; state, pids and logs in data/stack/.
+STACK_PYTHON ?= $(BIN)/python
+
+stack-install: setup
+	$(STACK_PYTHON) deploy/stack.py install
+
+stack-up:
+	$(STACK_PYTHON) deploy/stack.py up
+
+stack-down:
+	$(STACK_PYTHON) deploy/stack.py down
+
+stack-status:
+	$(STACK_PYTHON) deploy/stack.py status
+
+stack-test:
+	$(STACK_PYTHON) deploy/stack_test.py $(STACK_TEST_ARGS)
 
 clean:
 	rm -rf data/warehouse data/reports data/dagster_home
