@@ -542,10 +542,13 @@ def workers_answering(names: list[str]) -> bool:
 
 
 def start_worker(name: str, env: dict[str, str]) -> int:
+    # One step at a time per worker, in the worker's own process (`--pool=solo`): a forked
+    # prefork child inherits Polars' thread pool from the parent and deadlocks on its first
+    # parallel operation, and staging starts its own (spawned) worker processes anyway.
     return spawn(name, [
         str(BIN / "dagster-celery"), "worker", "start", "-A", "dagster_celery.app",
         "-y", str(paths()["celery_yaml"]), "-n", name, "-i", "telemetry_assets.definitions",
-        "-l", "INFO", "--", "--concurrency=1", "--without-gossip", "--without-mingle",
+        "-l", "INFO", "--", "--pool=solo", "--without-gossip", "--without-mingle",
     ], env)
 
 
@@ -593,8 +596,35 @@ def up() -> None:
         f"warehouse {env['TELEMETRY_WAREHOUSE_DIR']}")
 
 
+def cancel_orphaned_runs() -> None:
+    """Runs whose run worker died with the stack would hold their tag-concurrency slot forever
+    (the default run launcher cannot check a run worker's health): mark them canceled."""
+    if not (paths()["home"] / "dagster.yaml").exists() or read_pid("postgres") is None:
+        return
+    env = stack_env()
+    os.environ.update({k: env[k] for k in SETTINGS})
+    os.environ["DAGSTER_HOME"] = env["DAGSTER_HOME"]
+    from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
+
+    in_flight = [DagsterRunStatus.STARTING, DagsterRunStatus.STARTED, DagsterRunStatus.CANCELING]
+    with DagsterInstance.get() as instance:
+        for run in instance.get_runs(RunsFilter(statuses=in_flight)):
+            instance.report_run_canceled(run, message="the stack was stopped during this run")
+            say(f"run {run.run_id} was in flight when the stack stopped: marked canceled")
+
+
 def down() -> None:
-    for name in ["daemon", "webserver", *worker_names(), "s3", "redis"]:
+    for name in ["daemon", "webserver", *worker_names()]:
+        pid = read_pid(name)
+        if pid:
+            stop_group(name, pid, timeout=10)
+        else:
+            pid_file(name).unlink(missing_ok=True)
+    try:
+        cancel_orphaned_runs()
+    except Exception as error:  # noqa: BLE001 - stopping must go on
+        say(f"could not check for orphaned runs: {error}")
+    for name in ["s3", "redis"]:
         pid = read_pid(name)
         if pid:
             stop_group(name, pid)
