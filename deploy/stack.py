@@ -1,6 +1,6 @@
 """The scaled-out stack on loopback (DESIGN.md §9): install, up, down, status, preflight.
 
-    python deploy/stack.py install     # Debian packages (postgresql, redis-server) + the `stack` extra
+    python deploy/stack.py install     # Debian postgresql, redis-server + the `stack` extra
     python deploy/stack.py up          # start everything, wait until each answers (idempotent)
     python deploy/stack.py down        # stop everything by pid file, bounded waits (idempotent)
     python deploy/stack.py preflight   # only check Postgres, Redis and the S3 bucket
@@ -19,6 +19,7 @@ Run with the project's Python (the venv that has the `stack` extra).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import glob
 import json
 import os
@@ -191,10 +192,8 @@ def stop_group(name: str, pid: int, timeout: float = STOP_TIMEOUT) -> None:
 
 
 def reap(pid: int) -> None:
-    try:
+    with contextlib.suppress(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        pass
 
 
 def group_alive(pgid: int) -> bool:
@@ -218,7 +217,7 @@ def wait_until(what: str, check, timeout: float = START_TIMEOUT, log: str | None
             result = check()
             if result:
                 return result
-        except Exception as error:  # noqa: BLE001 - reported if it never answers
+        except Exception as error:
             last = error
         time.sleep(0.5)
     where = f"; see {paths()['logs'] / (log + '.log')}" if log else ""
@@ -241,7 +240,7 @@ def port_open(host: str, port: int) -> bool:
 
 
 def http_get(url: str, timeout: float = 3) -> bytes:
-    with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - loopback
+    with urllib.request.urlopen(url, timeout=timeout) as response:
         return response.read()
 
 
@@ -255,7 +254,9 @@ def pg_bin(tool: str) -> str:
     path = shutil.which(tool)
     if path:
         return path
-    raise StackError(f"PostgreSQL's {tool} not found: run `make stack-install` (apt-get postgresql)")
+    raise StackError(
+        f"PostgreSQL's {tool} not found: run `make stack-install` (apt-get postgresql)"
+    )
 
 
 def _version_key(path: str) -> int:
@@ -297,13 +298,27 @@ def start_postgres(env: dict[str, str]) -> None:
         say(f"initialising a PostgreSQL cluster in {p['pg']}")
         run(
             as_pg_user(
-                [pg_bin("initdb"), "-D", str(p["pg"]), "-U", "postgres", "-E", "UTF8",
-                 "--auth-local=trust", "--auth-host=scram-sha-256", "--no-instructions"]
+                [
+                    pg_bin("initdb"),
+                    "-D",
+                    str(p["pg"]),
+                    "-U",
+                    "postgres",
+                    "-E",
+                    "UTF8",
+                    "--auth-local=trust",
+                    "--auth-host=scram-sha-256",
+                    "--no-instructions",
+                ]
             ),
             "initdb",
         )
-    if subprocess.run(as_pg_user([pg_bin("pg_ctl"), "-D", str(p["pg"]), "status"]),
-                      capture_output=True).returncode != 0:
+    if (
+        subprocess.run(
+            as_pg_user([pg_bin("pg_ctl"), "-D", str(p["pg"]), "status"]), capture_output=True
+        ).returncode
+        != 0
+    ):
         if port_open("127.0.0.1", int(port)):
             raise StackError(
                 f"port {port} on 127.0.0.1 is taken by another program; "
@@ -312,25 +327,66 @@ def start_postgres(env: dict[str, str]) -> None:
         log = p["logs"] / "postgres.log"
         log.touch()
         os.chown(log, uid, gid)
-        options = (f"-c listen_addresses=127.0.0.1 -p {port} "
-                   f"-c unix_socket_directories={p['pgsock']} -c max_connections=200 "
-                   "-c fsync=off -c synchronous_commit=off")
-        run(as_pg_user([pg_bin("pg_ctl"), "-D", str(p["pg"]), "-l", str(log), "-w", "-t", "60",
-                        "-o", options, "start"]), "pg_ctl start")
+        options = (
+            f"-c listen_addresses=127.0.0.1 -p {port} "
+            f"-c unix_socket_directories={p['pgsock']} -c max_connections=200 "
+            "-c fsync=off -c synchronous_commit=off"
+        )
+        run(
+            as_pg_user(
+                [
+                    pg_bin("pg_ctl"),
+                    "-D",
+                    str(p["pg"]),
+                    "-l",
+                    str(log),
+                    "-w",
+                    "-t",
+                    "60",
+                    "-o",
+                    options,
+                    "start",
+                ]
+            ),
+            "pg_ctl start",
+        )
     pid = (p["pg"] / "postmaster.pid").read_text().split()[0]
     pid_file("postgres").write_text(f"{pid}\n")
     say(f"postgres running on 127.0.0.1:{port} (pid {pid})")
-    user, password, db = (setting(n) for n in
-                          ("TELEMETRY_PG_USER", "TELEMETRY_PG_PASSWORD", "TELEMETRY_PG_DB"))
-    psql = as_pg_user([pg_bin("psql"), "-h", str(p["pgsock"]), "-p", port, "-U", "postgres",
-                       "-d", "postgres", "-v", "ON_ERROR_STOP=1", "-qtAc"])
+    user, password, db = (
+        setting(n) for n in ("TELEMETRY_PG_USER", "TELEMETRY_PG_PASSWORD", "TELEMETRY_PG_DB")
+    )
+    psql = as_pg_user(
+        [
+            pg_bin("psql"),
+            "-h",
+            str(p["pgsock"]),
+            "-p",
+            port,
+            "-U",
+            "postgres",
+            "-d",
+            "postgres",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-qtAc",
+        ]
+    )
     lit = password.replace("'", "''")
-    exists = subprocess.run([*psql, f"SELECT 1 FROM pg_roles WHERE rolname = '{user}'"],
-                            capture_output=True, text=True, check=True).stdout.strip()
+    exists = subprocess.run(
+        [*psql, f"SELECT 1 FROM pg_roles WHERE rolname = '{user}'"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     verb = "ALTER" if exists else "CREATE"
-    run([*psql, f'{verb} ROLE "{user}" LOGIN PASSWORD \'{lit}\''], "create role")
-    has_db = subprocess.run([*psql, f"SELECT 1 FROM pg_database WHERE datname = '{db}'"],
-                            capture_output=True, text=True, check=True).stdout.strip()
+    run([*psql, f"{verb} ROLE \"{user}\" LOGIN PASSWORD '{lit}'"], "create role")
+    has_db = subprocess.run(
+        [*psql, f"SELECT 1 FROM pg_database WHERE datname = '{db}'"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     if not has_db:
         run([*psql, f'CREATE DATABASE "{db}" OWNER "{user}"'], "create database")
 
@@ -340,9 +396,21 @@ def stop_postgres() -> None:
     if not (p["pg"] / "PG_VERSION").exists():
         return
     result = subprocess.run(
-        as_pg_user([pg_bin("pg_ctl"), "-D", str(p["pg"]), "-m", "fast", "-w", "-t",
-                    str(int(STOP_TIMEOUT)), "stop"]),
-        capture_output=True, text=True,
+        as_pg_user(
+            [
+                pg_bin("pg_ctl"),
+                "-D",
+                str(p["pg"]),
+                "-m",
+                "fast",
+                "-w",
+                "-t",
+                str(int(STOP_TIMEOUT)),
+                "stop",
+            ]
+        ),
+        capture_output=True,
+        text=True,
     )
     pid = read_pid("postgres")
     if pid:  # pg_ctl could not stop it in time
@@ -364,11 +432,19 @@ def run(argv: list[str], what: str) -> None:
 def check_postgres() -> None:
     import psycopg2
 
-    host, port, user, db = (setting(n) for n in ("TELEMETRY_PG_HOST", "TELEMETRY_PG_PORT",
-                                                 "TELEMETRY_PG_USER", "TELEMETRY_PG_DB"))
+    host, port, user, db = (
+        setting(n)
+        for n in ("TELEMETRY_PG_HOST", "TELEMETRY_PG_PORT", "TELEMETRY_PG_USER", "TELEMETRY_PG_DB")
+    )
     try:
-        psycopg2.connect(host=host, port=int(port), user=user, dbname=db, connect_timeout=5,
-                         password=setting("TELEMETRY_PG_PASSWORD")).close()
+        psycopg2.connect(
+            host=host,
+            port=int(port),
+            user=user,
+            dbname=db,
+            connect_timeout=5,
+            password=setting("TELEMETRY_PG_PASSWORD"),
+        ).close()
     except ValueError:
         raise StackError(f"TELEMETRY_PG_PORT={port!r} is not a port number") from None
     except psycopg2.OperationalError as error:
@@ -378,10 +454,13 @@ def check_postgres() -> None:
         elif "does not exist" in text:
             hint = "check TELEMETRY_PG_DB / TELEMETRY_PG_USER (create the database and role)"
         else:
-            hint = (f"nothing answers at {host}:{port}: start PostgreSQL there or fix "
-                    "TELEMETRY_PG_HOST / TELEMETRY_PG_PORT")
-        raise StackError(f"PostgreSQL at {host}:{port} (db {db}, user {user}): {text}; {hint}"
-                         ) from None
+            hint = (
+                f"nothing answers at {host}:{port}: start PostgreSQL there or fix "
+                "TELEMETRY_PG_HOST / TELEMETRY_PG_PORT"
+            )
+        raise StackError(
+            f"PostgreSQL at {host}:{port} (db {db}, user {user}): {text}; {hint}"
+        ) from None
 
 
 def check_redis() -> None:
@@ -405,11 +484,14 @@ def check_s3() -> None:
 
     endpoint, bucket = setting("TELEMETRY_S3_ENDPOINT"), setting("TELEMETRY_S3_BUCKET")
     client = boto3.client(
-        "s3", endpoint_url=endpoint, region_name=setting("AWS_DEFAULT_REGION"),
+        "s3",
+        endpoint_url=endpoint,
+        region_name=setting("AWS_DEFAULT_REGION"),
         aws_access_key_id=setting("AWS_ACCESS_KEY_ID"),
         aws_secret_access_key=setting("AWS_SECRET_ACCESS_KEY"),
-        config=botocore.config.Config(connect_timeout=3, read_timeout=5,
-                                      retries={"max_attempts": 1}),
+        config=botocore.config.Config(
+            connect_timeout=3, read_timeout=5, retries={"max_attempts": 1}
+        ),
     )
     try:
         client.head_bucket(Bucket=bucket)
@@ -418,11 +500,15 @@ def check_s3() -> None:
     except botocore.exceptions.ClientError as error:
         code = str(error.response.get("Error", {}).get("Code", ""))
         if code in ("404", "NoSuchBucket"):
-            raise StackError(f"S3 bucket {bucket!r} does not exist at {endpoint}: create it "
-                             "or fix TELEMETRY_S3_BUCKET") from None
+            raise StackError(
+                f"S3 bucket {bucket!r} does not exist at {endpoint}: create it "
+                "or fix TELEMETRY_S3_BUCKET"
+            ) from None
         if code in ("403", "401", "InvalidAccessKeyId", "SignatureDoesNotMatch", "AccessDenied"):
-            raise StackError(f"S3 at {endpoint} refuses the credentials for bucket {bucket!r} "
-                             f"({code}): fix AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY") from None
+            raise StackError(
+                f"S3 at {endpoint} refuses the credentials for bucket {bucket!r} "
+                f"({code}): fix AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY"
+            ) from None
         raise StackError(f"S3 bucket {bucket!r} at {endpoint}: {error}") from None
 
 
@@ -458,15 +544,35 @@ def write_instance_files() -> None:
 def start_redis(env: dict[str, str]) -> None:
     port = setting("TELEMETRY_REDIS_PORT")
     if read_pid("redis") is None and port_open("127.0.0.1", int(port)):
-        raise StackError(f"port {port} on 127.0.0.1 is taken by another program; "
-                         "choose a free one with TELEMETRY_REDIS_PORT (and the broker URLs)")
+        raise StackError(
+            f"port {port} on 127.0.0.1 is taken by another program; "
+            "choose a free one with TELEMETRY_REDIS_PORT (and the broker URLs)"
+        )
     server = shutil.which("redis-server") or "/usr/bin/redis-server"
     if not Path(server).exists():
         raise StackError("redis-server not found: run `make stack-install`")
     paths()["redis"].mkdir(parents=True, exist_ok=True)
-    spawn("redis", [server, "--bind", "127.0.0.1", "--port", port, "--protected-mode", "yes",
-                    "--dir", str(paths()["redis"]), "--save", "", "--appendonly", "no",
-                    "--daemonize", "no"], env)
+    spawn(
+        "redis",
+        [
+            server,
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            port,
+            "--protected-mode",
+            "yes",
+            "--dir",
+            str(paths()["redis"]),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--daemonize",
+            "no",
+        ],
+        env,
+    )
     import redis
 
     wait_until("redis", lambda: redis.Redis(port=int(port), socket_timeout=1).ping(), log="redis")
@@ -475,16 +581,22 @@ def start_redis(env: dict[str, str]) -> None:
 def start_s3(env: dict[str, str]) -> None:
     port = setting("TELEMETRY_S3_PORT")
     if read_pid("s3") is None and port_open("127.0.0.1", int(port)):
-        raise StackError(f"port {port} on 127.0.0.1 is taken by another program; "
-                         "choose a free one with TELEMETRY_S3_PORT / TELEMETRY_S3_ENDPOINT")
+        raise StackError(
+            f"port {port} on 127.0.0.1 is taken by another program; "
+            "choose a free one with TELEMETRY_S3_PORT / TELEMETRY_S3_ENDPOINT"
+        )
     spawn("s3", [str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", port], env)
     endpoint = f"http://127.0.0.1:{port}"
     wait_until("moto S3 server", lambda: http_get(f"{endpoint}/moto-api/") is not None, log="s3")
     import boto3
 
-    client = boto3.client("s3", endpoint_url=endpoint, region_name=setting("AWS_DEFAULT_REGION"),
-                          aws_access_key_id=setting("AWS_ACCESS_KEY_ID"),
-                          aws_secret_access_key=setting("AWS_SECRET_ACCESS_KEY"))
+    client = boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name=setting("AWS_DEFAULT_REGION"),
+        aws_access_key_id=setting("AWS_ACCESS_KEY_ID"),
+        aws_secret_access_key=setting("AWS_SECRET_ACCESS_KEY"),
+    )
     bucket = setting("TELEMETRY_S3_BUCKET")
     if bucket not in {b["Name"] for b in client.list_buckets().get("Buckets", [])}:
         client.create_bucket(Bucket=bucket)
@@ -495,7 +607,7 @@ def graphql(query: str, variables: dict | None = None, timeout: float = 30) -> d
     url = f"http://127.0.0.1:{setting('TELEMETRY_WEBSERVER_PORT')}/graphql"
     body = json.dumps({"query": query, "variables": variables or {}}).encode()
     request = urllib.request.Request(url, data=body, headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - loopback
+    with urllib.request.urlopen(request, timeout=timeout) as response:
         payload = json.loads(response.read())
     if payload.get("errors"):
         raise StackError(f"GraphQL error: {payload['errors']}")
@@ -531,8 +643,11 @@ def worker_names() -> list[str]:
 def celery_app():
     from celery import Celery
 
-    return Celery("stack-ping", broker=setting("TELEMETRY_CELERY_BROKER"),
-                  backend=setting("TELEMETRY_CELERY_BACKEND"))
+    return Celery(
+        "stack-ping",
+        broker=setting("TELEMETRY_CELERY_BROKER"),
+        backend=setting("TELEMETRY_CELERY_BACKEND"),
+    )
 
 
 def workers_answering(names: list[str]) -> bool:
@@ -545,11 +660,29 @@ def start_worker(name: str, env: dict[str, str]) -> int:
     # One step at a time per worker, in the worker's own process (`--pool=solo`): a forked
     # prefork child inherits Polars' thread pool from the parent and deadlocks on its first
     # parallel operation, and staging starts its own (spawned) worker processes anyway.
-    return spawn(name, [
-        str(BIN / "dagster-celery"), "worker", "start", "-A", "dagster_celery.app",
-        "-y", str(paths()["celery_yaml"]), "-n", name, "-i", "telemetry_assets.definitions",
-        "-l", "INFO", "--", "--pool=solo", "--without-gossip", "--without-mingle",
-    ], env)
+    return spawn(
+        name,
+        [
+            str(BIN / "dagster-celery"),
+            "worker",
+            "start",
+            "-A",
+            "dagster_celery.app",
+            "-y",
+            str(paths()["celery_yaml"]),
+            "-n",
+            name,
+            "-i",
+            "telemetry_assets.definitions",
+            "-l",
+            "INFO",
+            "--",
+            "--pool=solo",
+            "--without-gossip",
+            "--without-mingle",
+        ],
+        env,
+    )
 
 
 def up() -> None:
@@ -562,8 +695,10 @@ def up() -> None:
     wanted = servers()
     unknown = wanted - {"postgres", "redis", "s3"}
     if unknown:
-        raise StackError(f"TELEMETRY_STACK_SERVERS names unknown servers {sorted(unknown)}; "
-                         "use any of: postgres redis s3")
+        raise StackError(
+            f"TELEMETRY_STACK_SERVERS names unknown servers {sorted(unknown)}; "
+            "use any of: postgres redis s3"
+        )
     if "postgres" in wanted:
         start_postgres(env)
     if "redis" in wanted:
@@ -577,23 +712,32 @@ def up() -> None:
     write_instance_files()
     port = setting("TELEMETRY_WEBSERVER_PORT")
     if read_pid("webserver") is None and port_open("127.0.0.1", int(port)):
-        raise StackError(f"port {port} on 127.0.0.1 is taken by another program; "
-                         "choose a free one with TELEMETRY_WEBSERVER_PORT")
+        raise StackError(
+            f"port {port} on 127.0.0.1 is taken by another program; "
+            "choose a free one with TELEMETRY_WEBSERVER_PORT"
+        )
     workspace = str(REPO / "workspace.yaml")
-    spawn("webserver", [str(BIN / "dagster-webserver"), "-w", workspace, "-h", "127.0.0.1",
-                        "-p", port], env)
+    spawn(
+        "webserver",
+        [str(BIN / "dagster-webserver"), "-w", workspace, "-h", "127.0.0.1", "-p", port],
+        env,
+    )
     spawn("daemon", [str(BIN / "dagster-daemon"), "run", "-w", workspace], env)
     names = worker_names()
     for name in names:
         start_worker(name, env)
-    wait_until("dagster-webserver", lambda: http_get(f"http://127.0.0.1:{port}/server_info"),
-               log="webserver")
+    wait_until(
+        "dagster-webserver",
+        lambda: http_get(f"http://127.0.0.1:{port}/server_info"),
+        log="webserver",
+    )
     wait_until("the code location in the webserver", code_location_loaded, log="webserver")
-    wait_until("Celery workers " + ", ".join(names), lambda: workers_answering(names),
-               log=names[0])
+    wait_until("Celery workers " + ", ".join(names), lambda: workers_answering(names), log=names[0])
     wait_until("dagster-daemon (all daemons healthy)", daemons_healthy, timeout=180, log="daemon")
-    say(f"stack up: UI http://127.0.0.1:{port}, DAGSTER_HOME={p['home']}, "
-        f"warehouse {env['TELEMETRY_WAREHOUSE_DIR']}")
+    say(
+        f"stack up: UI http://127.0.0.1:{port}, DAGSTER_HOME={p['home']}, "
+        f"warehouse {env['TELEMETRY_WAREHOUSE_DIR']}"
+    )
 
 
 def cancel_orphaned_runs() -> None:
@@ -622,7 +766,7 @@ def down() -> None:
             pid_file(name).unlink(missing_ok=True)
     try:
         cancel_orphaned_runs()
-    except Exception as error:  # noqa: BLE001 - stopping must go on
+    except Exception as error:
         say(f"could not check for orphaned runs: {error}")
     for name in ["s3", "redis"]:
         pid = read_pid(name)
@@ -659,14 +803,17 @@ def install() -> None:
         missing.append("redis-server")
     if missing:
         if os.geteuid() != 0 or not shutil.which("apt-get"):
-            raise StackError(f"install {' '.join(missing)} (Debian: apt-get install "
-                             f"{' '.join(missing)}); this script can only do it as root")
+            raise StackError(
+                f"install {' '.join(missing)} (Debian: apt-get install "
+                f"{' '.join(missing)}); this script can only do it as root"
+            )
         say(f"apt-get install {' '.join(missing)}")
         env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
         subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
         subprocess.run(["apt-get", "install", "-y", "-qq", *missing], check=True, env=env)
-    pins = tomllib.loads((REPO / "pyproject.toml").read_text())["project"][
-        "optional-dependencies"]["stack"]
+    pins = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["optional-dependencies"][
+        "stack"
+    ]
     # The pins alone, not `-e .[stack]`: the shared venv's editable install stays as it is.
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", *pins], check=True)
     say("installed: " + ", ".join(pins))

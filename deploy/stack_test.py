@@ -28,7 +28,7 @@ from collections import defaultdict
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import stack  # noqa: E402 - the sibling script
+import stack
 
 REPO = stack.REPO
 BIN = stack.BIN
@@ -48,9 +48,22 @@ class Difference(AssertionError):
 def write_landing(landing: Path, start: str, days: int) -> None:
     shutil.rmtree(landing, ignore_errors=True)
     landing.mkdir(parents=True)
-    subprocess.run([sys.executable, "-m", "telemetry_assets.demo", "--landing", str(landing),
-                    "--start", start, "--days", str(days)], cwd=REPO, check=True,
-                   env=dict(os.environ, PYTHONPATH=str(REPO)))
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "telemetry_assets.demo",
+            "--landing",
+            str(landing),
+            "--start",
+            start,
+            "--days",
+            str(days),
+        ],
+        cwd=REPO,
+        check=True,
+        env=dict(os.environ, PYTHONPATH=str(REPO)),
+    )
 
 
 def reference_run(landing: Path, root: Path, first: str, last: str) -> float:
@@ -60,16 +73,32 @@ def reference_run(landing: Path, root: Path, first: str, last: str) -> float:
     home.mkdir(parents=True)
     (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEMETRY_", "DAGSTER_"))}
-    env.update(PYTHONPATH=str(REPO), DAGSTER_HOME=str(home), TELEMETRY_EXECUTOR="in_process",
-               TELEMETRY_LANDING_DIR=str(landing),
-               TELEMETRY_WAREHOUSE_DIR=str(root / "warehouse"),
-               TELEMETRY_REPORTS_DIR=str(root / "reports"))
+    env.update(
+        PYTHONPATH=str(REPO),
+        DAGSTER_HOME=str(home),
+        TELEMETRY_EXECUTOR="in_process",
+        TELEMETRY_LANDING_DIR=str(landing),
+        TELEMETRY_WAREHOUSE_DIR=str(root / "warehouse"),
+        TELEMETRY_REPORTS_DIR=str(root / "reports"),
+    )
     began = time.monotonic()
     with open(root / "run.log", "wb") as log:
         result = subprocess.run(
-            [str(BIN / "dagster"), "asset", "materialize", "-m", "telemetry_assets.definitions",
-             "--select", "*", "--partition-range", f"{first}...{last}"],
-            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
+            [
+                str(BIN / "dagster"),
+                "asset",
+                "materialize",
+                "-m",
+                "telemetry_assets.definitions",
+                "--select",
+                "*",
+                "--partition-range",
+                f"{first}...{last}",
+            ],
+            cwd=REPO,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
     if result.returncode != 0:
         raise Difference(f"the in-process reference run failed; see {root / 'run.log'}")
@@ -114,8 +143,13 @@ def stop_instigators(env: dict[str, str]) -> None:
     """Only the backfill under test may launch runs: stop the landing sensor and the schedule."""
     workspace = str(REPO / "workspace.yaml")
     for kind, name in (("sensor", "landing_sensor"), ("schedule", "daily_schedule")):
-        result = subprocess.run([str(BIN / "dagster"), kind, "stop", name, "-w", workspace],
-                                cwd=REPO, env=env, capture_output=True, text=True)
+        result = subprocess.run(
+            [str(BIN / "dagster"), kind, "stop", name, "-w", workspace],
+            cwd=REPO,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
         if result.returncode != 0 and "already" not in (result.stdout + result.stderr):
             raise Difference(f"could not stop the {kind} {name}: {result.stderr[-600:]}")
 
@@ -130,10 +164,15 @@ BACKFILL = """query($id: String!) { partitionBackfillOrError(backfillId: $id) {
 
 
 def launch_backfill(days: list[str]) -> str:
+    """Exactly these days of every asset, as `dagster asset materialize --partition-range`.
+
+    (`partitionNames` would also target the downstream days that the partition mappings
+    reach, e.g. events of the day before and WAU/MAU weeks later.)"""
     nodes = stack.graphql(ASSETS_QUERY)["assetNodes"]
     keys = [{"path": n["assetKey"]["path"]} for n in nodes if n["isPartitioned"]]
-    data = stack.graphql(LAUNCH, {"p": {"partitionNames": days, "assetSelection": keys,
-                                        "title": "stack-test"}})
+    days_range = {"range": {"start": days[0], "end": days[-1]}}
+    selection = [{"assetKey": key, "partitions": days_range} for key in keys]
+    data = stack.graphql(LAUNCH, {"p": {"partitionsByAssets": selection, "title": "stack-test"}})
     answer = data["launchPartitionBackfill"]
     if answer["__typename"] != "LaunchBackfillSuccess":
         raise Difference(f"backfill not launched: {answer}")
@@ -165,7 +204,8 @@ def wait_backfill(backfill_id: str, timeout: float, on_tick=None) -> dict:
 
 
 def step_placements(run_ids: list[str]) -> list[dict]:
-    """Per step attempt: which Celery worker ran it and how long the step took (event log)."""
+    """Per step attempt: which Celery worker ran it and, for the attempt that finished, how
+    long the step took (seconds None: unfinished or superseded), from the run's event log."""
     from dagster import DagsterEventType, DagsterInstance
 
     attempts = []
@@ -177,7 +217,7 @@ def step_placements(run_ids: list[str]) -> list[dict]:
                 if event is None:
                     continue
                 if event.event_type == DagsterEventType.ENGINE_EVENT and (
-                    record.user_message.startswith("Executing steps")
+                    "Executing steps" in (event.message or "")
                 ):
                     meta = event.engine_event_data.metadata
                     host = meta.get("Celery worker")
@@ -186,9 +226,14 @@ def step_placements(run_ids: list[str]) -> list[dict]:
                     durations[event.step_key] = event.event_specific_data.duration_ms / 1000
             for step, hosts in workers.items():
                 for i, host in enumerate(hosts):
-                    attempts.append({"run": run_id, "step": step, "worker": host,
-                                     "seconds": durations.get(step, 0.0)
-                                     if i == len(hosts) - 1 else None})
+                    attempts.append(
+                        {
+                            "run": run_id,
+                            "step": step,
+                            "worker": host,
+                            "seconds": durations.get(step) if i == len(hosts) - 1 else None,
+                        }
+                    )
     return attempts
 
 
@@ -243,8 +288,7 @@ class WorkerKiller:
             raise Difference(f"worker {name} has no live pid file")
         os.killpg(pid, signal.SIGKILL)
         self.killed = (name, victim["step"])
-        say(f"SIGKILLed worker {name} (process group {pid}) while it ran step "
-            f"{victim['step']}")
+        say(f"SIGKILLed worker {name} (process group {pid}) while it ran step {victim['step']}")
 
 
 # ---------------------------------------------------------------- main
@@ -272,9 +316,11 @@ def main(argv: list[str] | None = None) -> int:
     problems: list[str] = []
     began = time.monotonic()
     try:
-        say("stopping any running stack, clearing the landing folder and the warehouse")
+        say("stopping any running stack; starting from an empty instance, landing and warehouse")
         stack.down()
-        for folder in (landing, warehouse, Path(env["TELEMETRY_REPORTS_DIR"])):
+        # An earlier backfill left in the instance would resume and write into the warehouse.
+        p = stack.paths()
+        for folder in (landing, warehouse, Path(env["TELEMETRY_REPORTS_DIR"]), p["pg"], p["home"]):
             shutil.rmtree(folder, ignore_errors=True)
         stack.up()
         stop_instigators(env)
