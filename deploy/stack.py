@@ -36,6 +36,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
+if str(REPO) not in sys.path:  # this checkout's code location, not another installed copy
+    sys.path.insert(0, str(REPO))
 
 SETTINGS = {
     "TELEMETRY_STACK_DIR": "data/stack",
@@ -823,7 +825,6 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("command", choices=["install", "up", "down", "status", "preflight"])
     args = parser.parse_args(argv)
-    sys.path.insert(0, str(REPO))
     try:
         if args.command == "install":
             install()

@@ -12,6 +12,7 @@
 5. tears everything down. Exit status 1 on any difference or failure.
 
     python deploy/stack_test.py [--days 7] [--start 2025-03-01] [--no-kill] [--keep-up]
+    python deploy/stack_test.py --days 30 --no-reference   # `make stack-bench`: timing only
 """
 
 from __future__ import annotations
@@ -300,6 +301,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--days", type=int, default=7)
     parser.add_argument("--no-kill", action="store_true", help="skip the killed-worker run")
     parser.add_argument("--keep-up", action="store_true", help="leave the stack running")
+    parser.add_argument(
+        "--no-reference", action="store_true", help="only time the backfill (no comparison)"
+    )
     parser.add_argument("--timeout", type=float, default=1800)
     args = parser.parse_args(argv)
 
@@ -325,8 +329,9 @@ def main(argv: list[str] | None = None) -> int:
         stack.up()
         stop_instigators(env)
         write_landing(landing, args.start, args.days)
-        seconds = reference_run(landing, reference, days[0], days[-1])
-        say(f"in-process reference run on local folders: {seconds:.1f}s")
+        if not args.no_reference:
+            seconds = reference_run(landing, reference, days[0], days[-1])
+            say(f"in-process reference run on local folders: {seconds:.1f}s")
 
         state, wall, backfill_id = run_backfill(days, args.timeout)
         run_ids = [r["runId"] for r in state["runs"]]
@@ -336,11 +341,12 @@ def main(argv: list[str] | None = None) -> int:
         print_shares(attempts, wall)
         if len({a["worker"] for a in attempts}) < 2:
             problems.append("the steps did not spread over both Celery workers")
-        problems += compare_warehouses(warehouse, reference / "warehouse")
-        if not problems:
-            say("stack tables == in-process tables")
+        if not args.no_reference:
+            problems += compare_warehouses(warehouse, reference / "warehouse")
+            if not problems:
+                say("stack tables == in-process tables")
 
-        if not args.no_kill:
+        if not args.no_kill and not args.no_reference:
             killer = WorkerKiller(delay=3)
             state, wall, backfill_id = run_backfill(days, args.timeout, on_tick=killer)
             run_ids = [r["runId"] for r in state["runs"]]
