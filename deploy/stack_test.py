@@ -309,7 +309,16 @@ def main(argv: list[str] | None = None) -> int:
 
     first = dt.date.fromisoformat(args.start)
     days = [(first + dt.timedelta(days=i)).isoformat() for i in range(args.days)]
-    os.environ.setdefault("TELEMETRY_CELERY_VISIBILITY_TIMEOUT", "60")
+    # A killed worker's step goes to the other worker after this many seconds; it must stay
+    # above the slowest step (raw_events of 7 demo days: ~30 s here under load).
+    os.environ.setdefault("TELEMETRY_CELERY_VISIBILITY_TIMEOUT", "60" if args.days <= 7 else "900")
+    # The test empties its folders: always its own, under the stack folder, never the user's.
+    for name, sub in (
+        ("TELEMETRY_LANDING_DIR", "landing"),
+        ("TELEMETRY_WAREHOUSE_DIR", "warehouse"),
+        ("TELEMETRY_REPORTS_DIR", "reports"),
+    ):
+        os.environ[name] = str(stack.paths()["root"] / sub)
     env = stack.stack_env()
     os.environ.update({k: env[k] for k in stack.SETTINGS})
     os.environ["DAGSTER_HOME"] = env["DAGSTER_HOME"]
