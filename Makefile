@@ -10,7 +10,8 @@ DEMO_LAST := 2025-03-07
 export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
 
 .PHONY: setup lock home browser demo test test-fast lint typecheck format validate dev bench \
-	bench-logs bench-anomaly bench-freshness api bench-api clean
+	bench-logs bench-anomaly bench-freshness api bench-api clean \
+	stack-install stack-up stack-down stack-status stack-test stack-bench
 
 # requirements.lock pins every transitive dependency, so a fresh machine installs exactly the
 # versions the tests ran with; `make lock` writes it again from pyproject.toml.
@@ -109,6 +110,29 @@ api: setup
 # batches, request p50/p99, query p95, WebSocket delivery p99 to 100 subscribers.
 bench-api: setup
 	$(BIN)/python -m telemetry_assets.devtools.api_bench $(BENCH_API_ARGS)
+
+# The scaled-out stack on loopback (deploy/, DESIGN.md §9): PostgreSQL, Redis, an S3 server,
+# dagster-daemon, the webserver and two Celery workers; state, pids and logs in data/stack/.
+STACK_PYTHON ?= $(BIN)/python
+
+stack-install: setup
+	$(STACK_PYTHON) deploy/stack.py install
+
+stack-up:
+	$(STACK_PYTHON) deploy/stack.py up
+
+stack-down:
+	$(STACK_PYTHON) deploy/stack.py down
+
+stack-status:
+	$(STACK_PYTHON) deploy/stack.py status
+
+stack-test:
+	$(STACK_PYTHON) deploy/stack_test.py $(STACK_TEST_ARGS)
+
+# 30 demo days backfilled on the stack: wall time and each worker's share of the steps.
+stack-bench:
+	$(STACK_PYTHON) deploy/stack_test.py --days 30 --no-reference
 
 clean:
 	rm -rf data/warehouse data/reports data/dagster_home

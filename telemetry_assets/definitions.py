@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
+from telemetry_assets.defs.executors import executor_from_env
 from telemetry_assets.defs.ingest.assets import ingest_assets
 from telemetry_assets.defs.ingest.checks import ingest_checks
 from telemetry_assets.defs.metrics.assets import metric_assets
@@ -29,9 +30,9 @@ require_validation()
 ASSETS = [*ingest_assets, *metric_assets, *observability_assets, *report_assets]
 CHECKS = [*ingest_checks, *metric_checks, *observability_checks, *schema_checks(ASSETS)]
 
-# In-process: every step shares one process, so a run pays Python/Polars start-up once instead
-# of once per step (seconds each with the multiprocess executor). Parallelism lives inside the
-# assets: Polars threads, and worker processes for parsing big batches of landing files.
+# In-process by default: every step shares one process, so a run pays Python/Polars start-up
+# once instead of once per step (seconds each with the multiprocess executor); parallelism lives
+# inside the assets. TELEMETRY_EXECUTOR=celery spreads steps over Celery workers (deploy/).
 defs = dg.Definitions(
     assets=ASSETS,
     asset_checks=CHECKS,
@@ -44,5 +45,5 @@ defs = dg.Definitions(
         "alert_policy": AlertPolicy.from_env(),
         "reports": ReportsStore.from_env(),
     },
-    executor=dg.in_process_executor,
+    executor=executor_from_env(),
 )
