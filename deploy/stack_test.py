@@ -53,7 +53,7 @@ def write_landing(landing: Path, start: str, days: int) -> None:
         [
             sys.executable,
             "-m",
-            "telemetry_assets.demo",
+            "telemetry_assets.devtools.demo",
             "--landing",
             str(landing),
             "--start",
