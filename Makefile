@@ -24,7 +24,8 @@ $(STAMP): pyproject.toml requirements.lock
 setup: $(STAMP)
 
 lock: setup
-	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 -o requirements.lock -q
+	$(BIN)/uv pip compile pyproject.toml --extra dev --extra stack --python-version 3.11 \
+		-o requirements.lock -q
 
 # Dagster refuses a DAGSTER_HOME that does not exist; an empty dagster.yaml keeps it quiet.
 $(DAGSTER_HOME)/dagster.yaml:
@@ -118,7 +119,7 @@ STACK_PYTHON ?= $(BIN)/python
 stack-install: setup
 	$(STACK_PYTHON) deploy/stack.py install
 
-stack-up:
+stack-up: stack-install
 	$(STACK_PYTHON) deploy/stack.py up
 
 stack-down:
@@ -127,11 +128,11 @@ stack-down:
 stack-status:
 	$(STACK_PYTHON) deploy/stack.py status
 
-stack-test:
+stack-test: stack-install
 	$(STACK_PYTHON) deploy/stack_test.py $(STACK_TEST_ARGS)
 
 # 30 demo days backfilled on the stack: wall time and each worker's share of the steps.
-stack-bench:
+stack-bench: stack-install
 	$(STACK_PYTHON) deploy/stack_test.py --days 30 --no-reference
 
 clean:

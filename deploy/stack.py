@@ -816,8 +816,9 @@ def install() -> None:
     pins = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["optional-dependencies"][
         "stack"
     ]
-    # The pins alone, not `-e .[stack]`: the shared venv's editable install stays as it is.
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", *pins], check=True)
+    # The extra's pins, each transitive dependency held to requirements.lock.
+    lock = ["-c", str(REPO / "requirements.lock")]
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", *lock, *pins], check=True)
     say("installed: " + ", ".join(pins))
 
 
