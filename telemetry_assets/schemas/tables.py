@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import pandera.polars as pa
 import polars as pl
 
+from telemetry_assets.observability.anomaly_detection import OUTPUT_COLUMNS as ANOMALY_COLUMNS
 from telemetry_assets.observability.log_templates import PATTERN_SCHEMA, STATE_SCHEMA
 
 UTC_MICROS = pl.Datetime("us", "UTC")
@@ -255,13 +256,7 @@ ANOMALIES = Table(
             "service": pl.String(),
             "metric": pl.String(),
             "hour": pl.Int32(),
-            "value": pl.Float64(),
-            "expected": pl.Float64(),
-            "lower": pl.Float64(),
-            "upper": pl.Float64(),
-            "score": pl.Float64(),
-            "is_anomaly": pl.Boolean(),
-            "severity": pl.String(),
+            **ANOMALY_COLUMNS,
             "model_version": pl.String(),
         }
     ),
