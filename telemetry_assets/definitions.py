@@ -19,6 +19,7 @@ from telemetry_assets.defs.resources import (
     ReportsStore,
     Warehouse,
 )
+from telemetry_assets.defs.retention import Retention, retention_job, retention_schedule
 from telemetry_assets.defs.schedules import daily_schedule
 from telemetry_assets.defs.schema_checks import schema_checks
 from telemetry_assets.defs.sensors import landing_sensor
@@ -37,13 +38,15 @@ defs = dg.Definitions(
     assets=ASSETS,
     asset_checks=CHECKS,
     sensors=[landing_sensor],
-    schedules=[daily_schedule],
+    jobs=[retention_job],
+    schedules=[daily_schedule, retention_schedule],
     resources={
         "landing": LandingZone.from_env(),
         "warehouse_store": Warehouse.from_env(),
         "ingest_policy": IngestPolicy.from_env(),
         "alert_policy": AlertPolicy.from_env(),
         "reports": ReportsStore.from_env(),
+        "retention": Retention.from_env(),
     },
     executor=executor_from_env(),
 )

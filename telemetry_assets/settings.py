@@ -43,6 +43,19 @@ ALERT_RULES = Setting(
     "JSON file of alert thresholds for service_health",
 )
 
+# Retention (see `telemetry_assets.retention`): days to keep per table family, 0 = forever.
+RETAIN_RAW_DAYS = Setting(
+    "TELEMETRY_RETAIN_RAW_DAYS", "0", "days of raw_events and quarantine to keep (0 = forever)"
+)
+RETAIN_EVENTS_DAYS = Setting(
+    "TELEMETRY_RETAIN_EVENTS_DAYS", "0", "days of events to keep (0 = forever)"
+)
+RETAIN_AGGREGATE_DAYS = Setting(
+    "TELEMETRY_RETAIN_AGGREGATE_DAYS",
+    "0",
+    "days of ingest_stats, metric and observability tables to keep (0 = forever)",
+)
+
 
 def env_value(setting: Setting) -> str:
     value = os.environ.get(setting.env, "").strip()
@@ -78,6 +91,19 @@ def parse_ratio(text: str | float) -> float:
     if not 0.0 <= value <= 1.0:
         raise ConfigurationError(
             f"{MAX_MALFORMED_RATIO.env}={text!r} must be a fraction between 0 and 1, e.g. 0.01"
+        )
+    return value
+
+
+def parse_retain_days(text: str | int, setting: Setting) -> int:
+    """Whole days to keep, 0 meaning forever; anything else names the variable to fix."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise ConfigurationError(
+            f"{setting.env}={text!r} must be a whole number of days >= 0 (0 keeps forever), e.g. 7"
         )
     return value
 
