@@ -213,14 +213,28 @@ def test_the_job_deletes_expired_days_keeps_windows_and_records_them(pipeline):
     events_kept_before = pipeline.table("events", dt.date(2025, 3, 11)).sort("event_id")
 
     policy = Retention(raw_days=1, events_days=2, aggregate_days=3)
+    resources = {
+        "warehouse_store": Warehouse(warehouse_dir=str(pipeline.warehouse)),
+        "retention": policy,
+    }
+    dry = retention_job.execute_in_process(
+        run_config={
+            "ops": {
+                "delete_expired_partitions": {
+                    "config": {"reference_day": LAST.isoformat(), "dry_run": True}
+                }
+            }
+        },
+        resources=resources,
+    )
+    assert dry.output_for_node("delete_expired_partitions") == {}
+    assert {name: days_of(pipeline, name) for name in TABLES} == before
+    assert not (pipeline.warehouse / LEDGER_DIR / LEDGER_NAME).exists()
     result = retention_job.execute_in_process(
         run_config={
             "ops": {"delete_expired_partitions": {"config": {"reference_day": LAST.isoformat()}}}
         },
-        resources={
-            "warehouse_store": Warehouse(warehouse_dir=str(pipeline.warehouse)),
-            "retention": policy,
-        },
+        resources=resources,
     )
     assert result.success
     deleted = result.output_for_node("delete_expired_partitions")
@@ -271,10 +285,7 @@ def test_the_job_deletes_expired_days_keeps_windows_and_records_them(pipeline):
         run_config={
             "ops": {"delete_expired_partitions": {"config": {"reference_day": LAST.isoformat()}}}
         },
-        resources={
-            "warehouse_store": Warehouse(warehouse_dir=str(pipeline.warehouse)),
-            "retention": policy,
-        },
+        resources=resources,
     )
     assert again.output_for_node("delete_expired_partitions") == {}
     assert len((pipeline.warehouse / LEDGER_DIR / LEDGER_NAME).read_text().splitlines()) == len(
