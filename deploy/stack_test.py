@@ -29,10 +29,18 @@ from collections import defaultdict
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import stack
-
-REPO = stack.REPO
-BIN = stack.BIN
+from loopback_stack import lifecycle
+from loopback_stack.dagster_processes import graphql
+from loopback_stack.processes import read_pid
+from loopback_stack.settings import (
+    BIN,
+    DATA_DIR_SETTINGS,
+    REPO,
+    StackError,
+    export_settings,
+    paths,
+    stack_env,
+)
 
 
 def say(message: str) -> None:
@@ -169,11 +177,11 @@ def launch_backfill(days: list[str]) -> str:
 
     (`partitionNames` would also target the downstream days that the partition mappings
     reach, e.g. events of the day before and WAU/MAU weeks later.)"""
-    nodes = stack.graphql(ASSETS_QUERY)["assetNodes"]
+    nodes = graphql(ASSETS_QUERY)["assetNodes"]
     keys = [{"path": n["assetKey"]["path"]} for n in nodes if n["isPartitioned"]]
     days_range = {"range": {"start": days[0], "end": days[-1]}}
     selection = [{"assetKey": key, "partitions": days_range} for key in keys]
-    data = stack.graphql(LAUNCH, {"p": {"partitionsByAssets": selection, "title": "stack-test"}})
+    data = graphql(LAUNCH, {"p": {"partitionsByAssets": selection, "title": "stack-test"}})
     answer = data["launchPartitionBackfill"]
     if answer["__typename"] != "LaunchBackfillSuccess":
         raise Difference(f"backfill not launched: {answer}")
@@ -181,7 +189,7 @@ def launch_backfill(days: list[str]) -> str:
 
 
 def backfill_state(backfill_id: str) -> dict:
-    answer = stack.graphql(BACKFILL, {"id": backfill_id})["partitionBackfillOrError"]
+    answer = graphql(BACKFILL, {"id": backfill_id})["partitionBackfillOrError"]
     if answer["__typename"] != "PartitionBackfill":
         raise Difference(f"backfill {backfill_id}: {answer}")
     return answer
@@ -284,7 +292,7 @@ class WorkerKiller:
             return
         victim = busy[-1]
         name = str(victim["worker"]).split("@", 1)[0]
-        pid = stack.read_pid(name)
+        pid = read_pid(name)
         if pid is None:
             raise Difference(f"worker {name} has no live pid file")
         os.killpg(pid, signal.SIGKILL)
@@ -313,16 +321,11 @@ def main(argv: list[str] | None = None) -> int:
     # above the slowest step (raw_events of 7 demo days: ~30 s here under load).
     os.environ.setdefault("TELEMETRY_CELERY_VISIBILITY_TIMEOUT", "60" if args.days <= 7 else "900")
     # The test empties its folders: always its own, under the stack folder, never the user's.
-    for name, sub in (
-        ("TELEMETRY_LANDING_DIR", "landing"),
-        ("TELEMETRY_WAREHOUSE_DIR", "warehouse"),
-        ("TELEMETRY_REPORTS_DIR", "reports"),
-    ):
-        os.environ[name] = str(stack.paths()["root"] / sub)
-    env = stack.stack_env()
-    os.environ.update({k: env[k] for k in stack.SETTINGS})
-    os.environ["DAGSTER_HOME"] = env["DAGSTER_HOME"]
-    root = stack.paths()["root"]
+    for name, sub in DATA_DIR_SETTINGS.items():
+        os.environ[name] = str(paths()["root"] / sub)
+    env = stack_env()
+    export_settings(env)
+    root = paths()["root"]
     landing = Path(env["TELEMETRY_LANDING_DIR"])
     warehouse = Path(env["TELEMETRY_WAREHOUSE_DIR"])
     reference = root / "reference"
@@ -330,12 +333,12 @@ def main(argv: list[str] | None = None) -> int:
     began = time.monotonic()
     try:
         say("stopping any running stack; starting from an empty instance, landing and warehouse")
-        stack.down()
+        lifecycle.down()
         # An earlier backfill left in the instance would resume and write into the warehouse.
-        p = stack.paths()
+        p = paths()
         for folder in (landing, warehouse, Path(env["TELEMETRY_REPORTS_DIR"]), p["pg"], p["home"]):
             shutil.rmtree(folder, ignore_errors=True)
-        stack.up()
+        lifecycle.up()
         stop_instigators(env)
         write_landing(landing, args.start, args.days)
         if not args.no_reference:
@@ -378,11 +381,11 @@ def main(argv: list[str] | None = None) -> int:
             problems += kill_problems
             if not kill_problems:
                 say("after the killed worker: stack tables == in-process tables")
-    except (Difference, stack.StackError) as error:
+    except (Difference, StackError) as error:
         problems.append(str(error))
     finally:
         if not args.keep_up:
-            stack.down()
+            lifecycle.down()
     say(f"total {time.monotonic() - began:.0f}s")
     for problem in problems:
         print(f"[stack-test] DIFFERENCE: {problem}", file=sys.stderr)
