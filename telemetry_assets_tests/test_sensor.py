@@ -53,7 +53,7 @@ def test_window_run_follows_once_the_core_run_succeeded(tmp_path):
     assert isinstance(waiting, dg.SkipReason)
     core = first.run_requests[0]
     instance.create_run_for_job(
-        job_def=defs.get_implicit_global_asset_job_def(),
+        job_def=defs.resolve_implicit_global_asset_job_def(),
         tags=core.tags,
         status=dg.DagsterRunStatus.SUCCESS,
     )
