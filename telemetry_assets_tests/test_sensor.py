@@ -134,3 +134,9 @@ def test_tick_is_valid_for_the_daemon(tmp_path):
     )
     data = landing_sensor.evaluate_tick(context)
     assert len(data.run_requests) == 1
+
+
+def test_a_cursor_of_the_previous_version_is_understood(tmp_path):
+    write_file(tmp_path, "events-2025-03-05T10.jsonl", jsonl(v1_record()))
+    files = json.loads(tick(tmp_path).cursor)["files"]
+    assert isinstance(tick(tmp_path, json.dumps(files)), dg.SkipReason)

@@ -149,7 +149,11 @@ def request_key(changes: LandingChanges) -> str:
 
 
 def _read_cursor(text: str | None) -> tuple[dict[str, str], list[dict[str, str]]]:
+    """(file fingerprints, pending window runs); a cursor of earlier versions held the
+    fingerprints alone, and is read as such so an upgrade does not look like new files."""
     state: dict[str, Any] = json.loads(text) if text else {}
+    if state and "files" not in state:
+        return state, []
     return state.get("files", {}), state.get("pending", [])
 
 
