@@ -6,7 +6,7 @@ import os
 import dagster as dg
 import pytest
 
-from telemetry_assets import dedup
+from telemetry_assets import dedup, staging
 from telemetry_assets.defs.ingest.assets import ingest_stats
 from telemetry_assets.defs.partitions import daily_partitions
 from telemetry_assets.schemas.tables import EVENTS, INGEST_STATS, QUARANTINE
@@ -265,3 +265,20 @@ def test_files_before_the_start_date_are_reported(pipeline):
     assert materialization_metadata(result, "raw_events")["files_before_start_date"] == [
         "events-2024-12-30T10.jsonl"
     ]
+
+
+def test_a_file_appended_during_the_run_is_left_to_the_next_run(pipeline, monkeypatch):
+    path = write_file(pipeline.landing, "events-2025-03-01T10.jsonl", jsonl(v1_record()))
+    real = staging.stage_files
+
+    def stage_then_append(*args, **kwargs):
+        staged = real(*args, **kwargs)
+        with path.open("ab") as handle:  # a producer still writing its hourly file
+            handle.write(jsonl(v1_record(event="later")))
+        return staged
+
+    monkeypatch.setattr(staging, "stage_files", stage_then_append)
+    result = pipeline.materialize("2025-03-01")
+    conservation = {e.check_name: e for e in result.get_asset_check_evaluations()}["conservation"]
+    assert conservation.passed
+    assert conservation.metadata["changed_since_staging"].value == [path.name]
