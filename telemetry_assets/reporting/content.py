@@ -160,7 +160,12 @@ def log_patterns_section(patterns: pl.DataFrame) -> str:
         pl.col("example").first(),
     )
     top = total.sort("count", "pattern_id", descending=[True, False]).head(PATTERN_ROWS)
-    new = patterns.filter("is_new").sort("date", "count", descending=True).head(PATTERN_ROWS)
+    new = (
+        patterns.filter("is_new")
+        .sort("date", "count", descending=True)
+        .head(PATTERN_ROWS)
+        .with_columns(pl.col("levels").list.join(", "))
+    )
     return pages.section(
         f"Log patterns ({total.height} in the range)",
         pages.table(top.drop("pattern_id"), "no log records"),

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 import polars as pl
+from plotly.subplots import make_subplots
 
 from telemetry_assets.reporting import escape
 
@@ -170,7 +171,8 @@ def top_features(usage: pl.DataFrame, limit: int = 10) -> go.Figure:
 
 
 def anomaly_bands(anomalies: pl.DataFrame, limit: int = 6) -> go.Figure:
-    """The series with the highest scores: value, expected band, and the flagged hours."""
+    """The series with the highest scores, one panel each (their units differ): value, expected
+    band, and the flagged hours."""
     timed = escape.frame(
         anomalies.with_columns(
             at=pl.col("date").cast(pl.Datetime) + pl.duration(hours=pl.col("hour")),
@@ -181,35 +183,40 @@ def anomaly_bands(anomalies: pl.DataFrame, limit: int = 6) -> go.Figure:
     worst = (
         timed.group_by("series").agg(pl.col("score").max()).sort("score", "series", descending=True)
     )
-    traces: list[go.Scatter] = []
-    for name in worst["series"].head(limit).to_list():
+    names = worst["series"].head(limit).to_list()
+    fig = make_subplots(
+        rows=max(len(names), 1), cols=1, shared_xaxes=True, subplot_titles=names or None
+    )
+    for row, name in enumerate(names, start=1):
         part = timed.filter(pl.col("series") == name)
+        flagged = part.filter("is_anomaly")
         at = part["at"].to_list()
-        traces += [
+        for trace in (
             go.Scatter(x=at, y=part["upper"].to_list(), line={"width": 0}, showlegend=False),
             go.Scatter(
                 x=at,
                 y=part["lower"].to_list(),
                 fill="tonexty",
                 line={"width": 0},
-                name=f"{name} band",
+                name="expected band",
                 opacity=0.3,
+                showlegend=row == 1,
             ),
             go.Scatter(x=at, y=part["value"].to_list(), mode="lines", name=name),
-        ]
-        flagged = part.filter("is_anomaly")
-        traces.append(
             go.Scatter(
                 x=flagged["at"].to_list(),
                 y=flagged["value"].to_list(),
                 mode="markers",
-                marker={"size": 10, "symbol": "x"},
-                name=f"{name} anomalies",
-            )
-        )
+                marker={"size": 9, "symbol": "x", "color": "crimson"},
+                name="anomaly",
+                showlegend=row == 1,
+            ),
+        ):
+            fig.add_trace(trace, row=row, col=1)
     return _layout(
-        go.Figure(traces),
+        fig,
         f"Anomalies: the {limit} series with the highest scores (band = expected range)",
         "hour (UTC)",
-        "value (metric's unit)",
+        "value (each metric's unit)",
+        height=max(400, 220 * len(names)),
     )
