@@ -18,24 +18,45 @@ def on_day(day: dt.date, frame: pl.LazyFrame) -> pl.LazyFrame:
     return frame.with_columns(date=pl.lit(day, dtype=pl.Date))
 
 
+def by_date(query: pl.LazyFrame) -> pl.DataFrame:
+    """Run a by-date aggregation on the in-memory engine: it aggregates each group's rows in
+    their order, so a day's floats (means) are the same whether it was computed alone or with
+    a range of days (the streaming engine's partial sums depend on how rows were split)."""
+    return query.collect(engine="in-memory")
+
+
+def event_counts_by_date(events: pl.LazyFrame) -> pl.DataFrame:
+    """Events per channel and event name of every `date` in the frame (one query per range)."""
+    keys = ["date", "channel", "event"]
+    return EVENT_COUNTS.conform(by_date(events.group_by(keys).agg(events=pl.len()).sort(keys)))
+
+
 def event_counts(events: pl.LazyFrame, day: dt.date) -> pl.DataFrame:
-    counted = events.group_by("channel", "event").agg(events=pl.len()).sort("channel", "event")
-    return EVENT_COUNTS.conform(on_day(day, counted))
+    return event_counts_by_date(on_day(day, events))
+
+
+def feature_usage_by_date(events: pl.LazyFrame) -> pl.DataFrame:
+    keys = ["date", "feature_id"]
+    used = (
+        events.filter(pl.col("feature_id").is_not_null())
+        .group_by(keys)
+        .agg(events=pl.len(), users=pl.col("user_id").drop_nulls().n_unique())
+        .sort(keys)
+    )
+    return FEATURE_USAGE.conform(by_date(used))
 
 
 def feature_usage(events: pl.LazyFrame, day: dt.date) -> pl.DataFrame:
-    used = (
-        events.filter(pl.col("feature_id").is_not_null())
-        .group_by("feature_id")
-        .agg(events=pl.len(), users=pl.col("user_id").drop_nulls().n_unique())
-        .sort("feature_id")
-    )
-    return FEATURE_USAGE.conform(on_day(day, used))
+    return feature_usage_by_date(on_day(day, events))
+
+
+def daily_users_by_date(events: pl.LazyFrame) -> pl.DataFrame:
+    users = events.select("date", "user_id").drop_nulls("user_id").unique().sort("date", "user_id")
+    return DAILY_USERS.conform(by_date(users))
 
 
 def daily_users(events: pl.LazyFrame, day: dt.date) -> pl.DataFrame:
-    users = events.select(pl.col("user_id").drop_nulls().unique().sort())
-    return DAILY_USERS.conform(on_day(day, users))
+    return daily_users_by_date(on_day(day, events))
 
 
 def active_users(
