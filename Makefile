@@ -10,7 +10,7 @@ DEMO_LAST := 2025-03-07
 export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
 
 .PHONY: setup lock home browser demo test test-fast lint typecheck format validate dev bench \
-	bench-logs bench-anomaly clean
+	bench-history bench-logs bench-anomaly clean
 
 # requirements.lock pins every transitive dependency, so a fresh machine installs exactly the
 # versions the tests ran with; `make lock` writes it again from pyproject.toml.
@@ -78,6 +78,11 @@ dev: setup home
 # pipeline against a plain DuckDB SQL job and a read-the-bytes floor; see README.
 bench: setup home
 	$(BIN)/python -m telemetry_assets.devtools.benchmark.run --out data/bench $(BENCH_ARGS)
+	$(BIN)/python -m telemetry_assets.devtools.benchmark.run --out data/bench --shape history $(HISTORY_ARGS)
+
+# Only the long-history shape (144 days of small hourly files); HISTORY_ARGS="--days 30" is quicker.
+bench-history: setup home
+	$(BIN)/python -m telemetry_assets.devtools.benchmark.run --out data/bench --shape history $(HISTORY_ARGS)
 
 # Log template miner on the Loghub-2k pack (one configuration, 16 systems): grouping accuracy per
 # system and on average; predictions land in data/bench/loghub/<System>.csv. See README.
