@@ -12,7 +12,7 @@ import datetime as dt
 import polars as pl
 
 from telemetry_assets.schemas.tables import LATENCY_BY_FEATURE, LATENCY_BY_SERVICE, SERVICE_HEALTH
-from telemetry_assets.usage_metrics import by_date, on_day
+from telemetry_assets.usage_metrics import Engine, by_date, on_day
 
 PERCENTILES = {"p50": 0.50, "p95": 0.95, "p99": 0.99}
 
@@ -29,7 +29,7 @@ def latency_stats(values: pl.Expr) -> list[pl.Expr]:
     ]
 
 
-def latency_by_date(events: pl.LazyFrame, key: str) -> pl.DataFrame:
+def latency_by_date(events: pl.LazyFrame, key: str, engine: Engine = "in-memory") -> pl.DataFrame:
     """Latency stats per `key` of every `date` in the frame (one query per range)."""
     table = {"feature_id": LATENCY_BY_FEATURE, "service": LATENCY_BY_SERVICE}[key]
     stats = (
@@ -38,7 +38,7 @@ def latency_by_date(events: pl.LazyFrame, key: str) -> pl.DataFrame:
         .agg(latency_stats(pl.col("latency_ms")))
         .sort("date", key)
     )
-    return table.conform(by_date(stats))
+    return table.conform(by_date(stats, engine))
 
 
 def latency_by(events: pl.LazyFrame, key: str, day: dt.date) -> pl.DataFrame:
@@ -58,7 +58,7 @@ def service_health(events: pl.LazyFrame, day: dt.date) -> pl.DataFrame:
     return service_health_by_date(on_day(day, events))
 
 
-def service_health_by_date(events: pl.LazyFrame) -> pl.DataFrame:
+def service_health_by_date(events: pl.LazyFrame, engine: Engine = "in-memory") -> pl.DataFrame:
     """Per date, service and UTC hour: spans, throughput, error rate, percentiles, cpu, memory.
 
     Throughput, cpu and memory are the means of their metric samples. The error rate is the
@@ -87,4 +87,4 @@ def service_health_by_date(events: pl.LazyFrame) -> pl.DataFrame:
         )
         .sort("date", "hour", "service")
     )
-    return SERVICE_HEALTH.conform(by_date(health))
+    return SERVICE_HEALTH.conform(by_date(health, engine))

@@ -151,7 +151,9 @@ def ingest_stats(
     frames: dict[dt.date, pl.DataFrame] = {}
     for chunk in raw_chunks(root, days_in_run(context)):
         raw = warehouse.scan_table(root, RAW_EVENTS, chunk_window(chunk))
-        counts = ledger.count_days(raw.select(ledger.COUNT_COLUMNS).collect().lazy(), chunk)
+        if len(chunk) > 1:  # small days: read the needed columns once, count in memory
+            raw = raw.select(ledger.COUNT_COLUMNS).collect().lazy()
+        counts = ledger.count_days(raw, chunk)
         frames |= {day: ledger.ingest_stats_row(counts[day]) for day in chunk}
     return dg.MaterializeResult(metadata=write_days(INGEST_STATS, root, frames))
 

@@ -28,30 +28,36 @@ from telemetry_assets.schemas.tables import (
     SERVICE_HEALTH,
     Table,
 )
+from telemetry_assets.usage_metrics import Engine
 from telemetry_assets.windows import USER_WINDOW_DAYS, trailing
 
 GROUP = "metrics"
 
 
+Compute = Callable[[pl.LazyFrame, Engine], pl.DataFrame]
+
+
 def metric_days(
-    root: Path, days: list[dt.date], compute: Callable[[pl.LazyFrame], pl.DataFrame], table: Table
+    root: Path, days: list[dt.date], compute: Compute, table: Table
 ) -> dict[dt.date, pl.DataFrame]:
     """Each day's rows of a metric over `events`, one query per chunk of days.
 
     `compute` aggregates a frame of events with a `date` column by date; chunks are bounded by
-    the days' event counts in the ledger, so memory does not grow with the range.
+    the days' event counts in the ledger, so memory does not grow with the range; a day over
+    the budget is a chunk of its own and streamed (see `usage_metrics.Engine`).
     """
     sizes = day_ranges.events_by_day(root, days)
     frames: dict[dt.date, pl.DataFrame] = {}
     for chunk in day_ranges.chunks(days, sizes, day_ranges.CHUNK_ROWS):
-        found = compute(day_ranges.scan_days(root, EVENTS, chunk))
+        small = all(
+            sizes.get(day, day_ranges.CHUNK_ROWS + 1) <= day_ranges.CHUNK_ROWS for day in chunk
+        )
+        found = compute(day_ranges.scan_days(root, EVENTS, chunk), "in-memory" if small else "auto")
         frames |= day_ranges.split_by(found, "date", chunk, table.empty)
     return frames
 
 
-def daily_metric(
-    table: Table, compute: Callable[[pl.LazyFrame], pl.DataFrame], description: str
-) -> dg.AssetsDefinition:
+def daily_metric(table: Table, compute: Compute, description: str) -> dg.AssetsDefinition:
     """An asset computing one metric table per day from that day's events (by date)."""
 
     @daily_asset(
@@ -84,12 +90,12 @@ daily_users = daily_metric(
 )
 latency_by_feature = daily_metric(
     LATENCY_BY_FEATURE,
-    lambda frame: latency_metrics.latency_by_date(frame, "feature_id"),
+    lambda frame, engine: latency_metrics.latency_by_date(frame, "feature_id", engine),
     "Latency count, p50/p95/p99 (linear interpolation), mean and max per feature.",
 )
 latency_by_service = daily_metric(
     LATENCY_BY_SERVICE,
-    lambda frame: latency_metrics.latency_by_date(frame, "service"),
+    lambda frame, engine: latency_metrics.latency_by_date(frame, "service", engine),
     "Latency per service: metric samples, spans, simulation steps — any event with a service.",
 )
 service_health = daily_metric(
