@@ -10,7 +10,7 @@ DEMO_LAST := 2025-03-07
 export DAGSTER_HOME ?= $(CURDIR)/data/dagster_home
 
 .PHONY: setup lock home browser demo test test-fast lint typecheck format validate dev bench \
-	bench-logs bench-anomaly bench-freshness api bench-api clean \
+	bench-history bench-logs bench-anomaly bench-freshness api bench-api clean \
 	stack-install stack-up stack-down stack-status stack-test stack-bench
 
 # requirements.lock pins every transitive dependency, so a fresh machine installs exactly the
@@ -84,6 +84,11 @@ dev: setup home
 # pipeline against a plain DuckDB SQL job and a read-the-bytes floor; see README.
 bench: setup home
 	$(BIN)/python -m telemetry_assets.devtools.benchmark.run --out data/bench $(BENCH_ARGS)
+	$(BIN)/python -m telemetry_assets.devtools.benchmark.run --out data/bench --shape history $(HISTORY_ARGS)
+
+# Only the long-history shape (144 days of small hourly files); HISTORY_ARGS="--days 30" is quicker.
+bench-history: setup home
+	$(BIN)/python -m telemetry_assets.devtools.benchmark.run --out data/bench --shape history $(HISTORY_ARGS)
 
 # Freshness through the real sensor and daemon: starts `dagster dev` on temporary folders, drops
 # new hourly files and prints how long each takes to reach events, ingest_stats, dashboard.html.

@@ -31,6 +31,10 @@ def valid_on_day(raw: pl.LazyFrame, day: dt.date) -> pl.LazyFrame:
     return raw.filter(VALID & (pl.col("event_day") == day))
 
 
+def valid_on_days(raw: pl.LazyFrame, first: dt.date, last: dt.date) -> pl.LazyFrame:
+    return raw.filter(VALID & pl.col("event_day").is_between(first, last))
+
+
 def repeated_prefixes(valid: pl.LazyFrame) -> pl.DataFrame:
     """The 60-bit prefixes that more than one valid row holds.
 
@@ -51,25 +55,28 @@ def repeated_prefixes(valid: pl.LazyFrame) -> pl.DataFrame:
     return pl.concat(found)
 
 
-def duplicate_copies(valid: pl.LazyFrame) -> pl.DataFrame:
+def duplicate_copies(valid: pl.LazyFrame, carry: tuple[str, ...] = ()) -> pl.DataFrame:
     """Positions of the copies that deduplication drops: of the valid rows sharing an event
     id, all but the one with the smallest (source_file, source_line).
 
     Choosing by source position, not by arrival, makes the result independent of the order
-    files were read in. Only rows whose 60-bit prefix repeats are read in full.
+    files were read in. Only rows whose 60-bit prefix repeats are read in full. Columns in
+    `carry` (e.g. `event_day`) come along with each position.
     """
     repeated = repeated_prefixes(valid)
     suspects = (
         valid.join(repeated.lazy(), on="id60", how="semi")
-        .select("event_id", *POSITION)
+        .select("event_id", *POSITION, *carry)
         .collect(engine="streaming")
         if repeated.height
-        else pl.DataFrame(schema={"event_id": pl.String, **valid.select(POSITION).collect_schema()})
+        else pl.DataFrame(
+            schema={"event_id": pl.String, **valid.select(*POSITION, *carry).collect_schema()}
+        )
     )
     return (
         suspects.sort("event_id", *POSITION)
         .filter(~pl.col("event_id").is_first_distinct())
-        .select(POSITION)
+        .select(*POSITION, *carry)
     )
 
 
@@ -81,3 +88,17 @@ def events_for_day(raw_window: pl.LazyFrame, day: dt.date) -> pl.LazyFrame:
     if copies.is_empty():
         return EVENTS.project(valid)
     return EVENTS.project(valid.join(copies.lazy(), on=POSITION, how="anti", maintain_order="left"))
+
+
+def events_for_days(raw_window: pl.LazyFrame, days: list[dt.date]) -> pl.LazyFrame:
+    """`events_for_day` of several consecutive days at once, each row with its `event_day`.
+
+    Copies of one record share its timestamp and so its event day: deduplicating the days
+    together drops exactly the copies each day alone would drop, and each day's rows keep
+    their raw-part order (the window's files are read in day order).
+    """
+    valid = valid_on_days(raw_window, days[0], days[-1])
+    copies = duplicate_copies(valid)
+    if not copies.is_empty():
+        valid = valid.join(copies.lazy(), on=POSITION, how="anti", maintain_order="left")
+    return valid.select("event_day", *(pl.col(c).cast(t) for c, t in EVENTS.schema.items()))

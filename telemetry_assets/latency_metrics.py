@@ -12,7 +12,7 @@ import datetime as dt
 import polars as pl
 
 from telemetry_assets.schemas.tables import LATENCY_BY_FEATURE, LATENCY_BY_SERVICE, SERVICE_HEALTH
-from telemetry_assets.usage_metrics import on_day
+from telemetry_assets.usage_metrics import Engine, by_date, on_day
 
 PERCENTILES = {"p50": 0.50, "p95": 0.95, "p99": 0.99}
 
@@ -29,15 +29,20 @@ def latency_stats(values: pl.Expr) -> list[pl.Expr]:
     ]
 
 
-def latency_by(events: pl.LazyFrame, key: str, day: dt.date) -> pl.DataFrame:
+def latency_by_date(events: pl.LazyFrame, key: str, engine: Engine = "in-memory") -> pl.DataFrame:
+    """Latency stats per `key` of every `date` in the frame (one query per range)."""
     table = {"feature_id": LATENCY_BY_FEATURE, "service": LATENCY_BY_SERVICE}[key]
     stats = (
         events.filter(pl.col("latency_ms").is_not_null() & pl.col(key).is_not_null())
-        .group_by(key)
+        .group_by("date", key)
         .agg(latency_stats(pl.col("latency_ms")))
-        .sort(key)
+        .sort("date", key)
     )
-    return table.conform(on_day(day, stats))
+    return table.conform(by_date(stats, engine))
+
+
+def latency_by(events: pl.LazyFrame, key: str, day: dt.date) -> pl.DataFrame:
+    return latency_by_date(on_day(day, events), key)
 
 
 def _payload_number(field: str) -> pl.Expr:
@@ -50,7 +55,11 @@ def _sample_mean(metric_type: str) -> pl.Expr:
 
 
 def service_health(events: pl.LazyFrame, day: dt.date) -> pl.DataFrame:
-    """Per service and UTC hour: spans, throughput, error rate, latency percentiles, cpu, memory.
+    return service_health_by_date(on_day(day, events))
+
+
+def service_health_by_date(events: pl.LazyFrame, engine: Engine = "in-memory") -> pl.DataFrame:
+    """Per date, service and UTC hour: spans, throughput, error rate, percentiles, cpu, memory.
 
     Throughput, cpu and memory are the means of their metric samples. The error rate is the
     mean of `error_rate` samples, or, in hours without samples, the share of spans whose
@@ -64,7 +73,7 @@ def service_health(events: pl.LazyFrame, day: dt.date) -> pl.DataFrame:
     health = (
         events.filter(pl.col("service").is_not_null())
         .with_columns(hour=pl.col("timestamp").dt.hour().cast(pl.Int32))
-        .group_by("hour", "service")
+        .group_by("date", "hour", "service")
         .agg(
             requests=spans.sum().cast(pl.Int64),
             throughput=_sample_mean("throughput"),
@@ -76,6 +85,6 @@ def service_health(events: pl.LazyFrame, day: dt.date) -> pl.DataFrame:
             cpu=_sample_mean("cpu"),
             memory=_sample_mean("memory"),
         )
-        .sort("hour", "service")
+        .sort("date", "hour", "service")
     )
-    return SERVICE_HEALTH.conform(on_day(day, health))
+    return SERVICE_HEALTH.conform(by_date(health, engine))

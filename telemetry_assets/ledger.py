@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from telemetry_assets.dedup import VALID, duplicate_copies, valid_on_day
+from telemetry_assets.dedup import VALID, duplicate_copies, valid_on_day, valid_on_days
 from telemetry_assets.schemas.tables import INGEST_STATS, QUARANTINE
 
 
@@ -63,3 +63,42 @@ def ingest_stats_row(counts: DayCounts) -> pl.DataFrame:
             }
         )
     )
+
+
+# The raw columns `count_days` reads.
+COUNT_COLUMNS = [
+    "reason",
+    "event_day",
+    "file_day",
+    "id60",
+    "event_id",
+    "source_file",
+    "source_line",
+]
+
+
+def count_days(raw_window: pl.LazyFrame, days: list[dt.date]) -> dict[dt.date, DayCounts]:
+    """`count_day` of several consecutive days from one scan of their raw window (file days
+    days[0]-1 .. days[-1]+late): valid rows and copies by event day, rejects by file day."""
+    first, last = days[0], days[-1]
+    valid = valid_on_days(raw_window, first, last)
+    read = dict(valid.group_by("event_day").agg(pl.len()).collect().iter_rows())
+    copies = duplicate_copies(valid, carry=("event_day",))
+    dropped = dict(copies.group_by("event_day").agg(pl.len()).iter_rows())
+    rejected = raw_window.filter(~VALID & pl.col("file_day").is_between(first, last))
+    quarantined = dict(rejected.group_by("file_day").agg(pl.len()).collect().iter_rows())
+    return {
+        day: DayCounts(
+            day,
+            read.get(day, 0),
+            read.get(day, 0) - dropped.get(day, 0),
+            quarantined.get(day, 0),
+        )
+        for day in days
+    }
+
+
+def quarantine_days(raw: pl.LazyFrame, days: list[dt.date]) -> pl.DataFrame:
+    """`quarantine_rows` of several file days at once, ordered by file day."""
+    rejected = raw.filter(~VALID & pl.col("file_day").is_between(days[0], days[-1]))
+    return QUARANTINE.conform(rejected.sort("file_day", "source_file", "source_line"))

@@ -23,9 +23,10 @@ from pathlib import Path
 from typing import BinaryIO
 
 import polars as pl
+import pyarrow as pa
 import pyarrow.parquet as pq
 
-from telemetry_assets import dedup, ledger, warehouse
+from telemetry_assets import dedup, warehouse
 from telemetry_assets.landing.candidate_rows import RecordError
 from telemetry_assets.landing.decoders import decode_block
 from telemetry_assets.landing.files import Fingerprint, LandingFile
@@ -174,10 +175,11 @@ class _PartWriter:
         self.reasons: Counter[str] = Counter()
         self.read_error: str | None = None
 
-    def add(self, rows: pl.DataFrame) -> None:
-        self.rows += rows.height
-        self.reasons.update(ledger.count_reasons(rows.get_column("reason")))
-        self.writer.write_table(rows.to_arrow().cast(_RAW_ARROW_SCHEMA), RAW_ROW_GROUP)
+    def add(self, rows: pa.Table, reasons: dict[str, int]) -> None:
+        """The file's next rows, already in the part's Arrow schema, and their reason counts."""
+        self.rows += rows.num_rows
+        self.reasons.update(reasons)
+        self.writer.write_table(rows, RAW_ROW_GROUP)
 
     def finish(self, metadata: dict[str, str]) -> BinaryIO:
         """The finished Parquet file, positioned at its start."""
@@ -203,6 +205,27 @@ _ARROW_OPTIONS = {
 }
 
 
+def file_spans(rows: pl.DataFrame) -> dict[str, tuple[int, int, dict[str, int]]]:
+    """(first row, row count, quarantined by reason) of each source file in gated `rows`,
+    whose rows of one file are contiguous."""
+    spans = (
+        rows.with_row_index("_row")
+        .group_by("source_file", maintain_order=True)
+        .agg(
+            start=pl.col("_row").first(),
+            length=pl.len(),
+            last=pl.col("_row").last(),
+            reasons=pl.col("reason").drop_nulls(),
+        )
+    )
+    found: dict[str, tuple[int, int, dict[str, int]]] = {}
+    for source, start, length, last, reasons in spans.iter_rows():
+        if last - start + 1 != length:
+            raise AssertionError(f"{source}: its gated rows are not contiguous")
+        found[source] = (start, length, dict(Counter(reasons)))
+    return found
+
+
 def write_parts(root: Path, files: list[LandingFile]) -> list[StagedFile]:
     """Parse a batch of landing files block by block and replace each one's part.
 
@@ -218,10 +241,14 @@ def write_parts(root: Path, files: list[LandingFile]) -> list[StagedFile]:
         if window:
             rows = raw_rows(apply_gate(pl.concat(window)))
             window.clear()
-            by_file = rows.partition_by("source_file", as_dict=True, maintain_order=True)
+            # One Arrow conversion per window; each file's rows are a contiguous slice of it
+            # (raw_rows sorts by source_file, source_line), so a part costs no query of its own.
+            table = rows.to_arrow().cast(_RAW_ARROW_SCHEMA)
+            spans = file_spans(rows)
             for part in parts:
-                if (part.file.rel_path,) in by_file:
-                    part.add(by_file[(part.file.rel_path,)])
+                if part.file.rel_path in spans:
+                    start, length, reasons = spans[part.file.rel_path]
+                    part.add(table.slice(start, length), reasons)
         complete = parts if last_is_complete else parts[:-1]
         staged.extend(_write_part(root, part) for part in complete)
         del parts[: len(complete)]
@@ -230,14 +257,21 @@ def write_parts(root: Path, files: list[LandingFile]) -> list[StagedFile]:
         part = _PartWriter(file, part_path(root, file).parent)
         parts.append(part)
         reader = LineBlocks(file.path, file.gzipped, file.fmt.has_header)
-        tags = {"source_file": pl.lit(file.rel_path), "file_day": pl.lit(file.file_day)}
+        source = pl.Series("source_file", [file.rel_path], dtype=pl.String)
+        file_day = pl.Series("file_day", [file.file_day], dtype=pl.Date)
         for block in reader:
             try:
                 candidates = decode_block(file.fmt, block)
             except RecordError as error:
                 raise RuntimeError(f"reader bug on {file.rel_path} {error}") from error
             part.records_read += candidates.height
-            window.append(candidates.with_columns(**tags))
+            # Constant columns built directly: a query per block costs more than a small block.
+            rows = candidates.height
+            window.append(
+                candidates.hstack(
+                    [source.new_from_index(0, rows), file_day.new_from_index(0, rows)]
+                )
+            )
             if sum(frame.height for frame in window) >= GATE_ROWS:
                 gate_window(last_is_complete=False)
         part.read_error = reader.read_error

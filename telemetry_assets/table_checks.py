@@ -35,13 +35,29 @@ def repeated_keys(scan: pl.LazyFrame, key: list[str]) -> pl.DataFrame:
     return suspects_in_memory.filter(pl.struct(key).is_duplicated()).unique(maintain_order=True)
 
 
-def table_problems(files: list[Path], table: Table) -> list[dict[str, object]]:
-    """How the Parquet files of a table break its contract (empty when they do not)."""
-    model = table.model()
+def distinct_schemas(files: list[Path]) -> list[tuple[Path, pl.Schema]]:
+    """The first file of each distinct Parquet schema among `files`, with that schema.
+
+    Only the footers are read; a range of many small files usually has one schema.
+    """
+    found: dict[tuple[tuple[str, pl.DataType], ...], tuple[Path, pl.Schema]] = {}
     for file in files:
+        schema = pl.Schema(pl.read_parquet_schema(file))
+        found.setdefault(tuple(schema.items()), (file, schema))
+    return list(found.values())
+
+
+def table_problems(files: list[Path], table: Table) -> list[dict[str, object]]:
+    """How the Parquet files of a table break its contract (empty when they do not).
+
+    The schema-only validation depends on a file's Parquet schema alone, so it runs once per
+    distinct schema (on an empty frame of it), not once per file.
+    """
+    model = table.model()
+    for file, schema in distinct_schemas(files):
         try:
             with config_context(validation_depth=ValidationDepth.SCHEMA_ONLY):
-                model.validate(pl.scan_parquet(file), lazy=True)
+                model.validate(pl.LazyFrame(schema=schema), lazy=True)
         except pa.errors.SchemaErrors as errors:
             cases = errors.failure_cases.head(EXAMPLES).with_columns(file=pl.lit(file.name))
             return cases.to_dicts()

@@ -130,14 +130,14 @@ class CandidateRows:
             raise AssertionError(f"{rows} candidate rows for {len(self.lines)} records")
         series = {
             "source_line": pl.Series(self.lines.numbers, dtype=pl.Int64),
-            "format": pl.repeat(self.fmt.value, rows, dtype=pl.String, eager=True),
+            "format": _constant(self.fmt.value, rows),
             "raw": pl.Series(self.lines.lines, dtype=pl.Binary),
             "payload": pl.Series(self.dense.pop("payload"), dtype=pl.Binary).cast(pl.String),
         }
         for name, values in self.dense.items():
             series[name] = pl.Series(values, dtype=CANDIDATE_SCHEMA[name])
         for name, default in self.defaults.items():
-            column = pl.repeat(default, rows, dtype=pl.String, eager=True)
+            column = _constant(default, rows)
             changed = self.exceptions[name]
             if changed:
                 column = column.scatter(
@@ -145,6 +145,12 @@ class CandidateRows:
                 )
             series[name] = column
         return pl.DataFrame([series[name].alias(name) for name in CANDIDATE_SCHEMA])
+
+
+def _constant(value: str | None, rows: int) -> pl.Series:
+    """A string column holding one value, built without a query (a block of a small file
+    would otherwise pay the query engine's start-up once per constant column)."""
+    return pl.Series([value], dtype=pl.String).new_from_index(0, rows)
 
 
 @contextmanager

@@ -5,7 +5,11 @@ Every chart has a title, axis titles and units; every data-derived label is esca
 
 from __future__ import annotations
 
+from functools import cache
+from typing import Any
+
 import plotly.graph_objects as go
+import plotly.io as pio
 import polars as pl
 from plotly.subplots import make_subplots
 
@@ -14,9 +18,30 @@ from telemetry_assets.reporting import escape
 LAYOUT = {"template": "plotly_white", "margin": {"l": 60, "r": 20, "t": 60, "b": 60}}
 
 
+@cache
+def _template() -> dict[str, Any]:
+    return pio.templates[str(LAYOUT["template"])].to_plotly_json()
+
+
+def _merged(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in update.items():
+        old = merged.get(key)
+        both_dicts = isinstance(old, dict) and isinstance(value, dict)
+        merged[key] = _merged(old, value) if both_dicts else value  # type: ignore[arg-type]
+    return merged
+
+
 def _layout(fig: go.Figure, title: str, x: str, y: str, **extra: object) -> go.Figure:
-    fig.update_layout(title=title, xaxis_title=x, yaxis_title=y, **LAYOUT, **extra)
-    return fig
+    """Title, axis titles and the shared layout. The template is attached as its validated
+    JSON: plotly validates a named template again for every figure, which cost ~0.1 s a
+    figure, more than everything else in a daily report."""
+    rest = {key: value for key, value in LAYOUT.items() if key != "template"}
+    update = go.Layout(title=title, xaxis_title=x, yaxis_title=y, **rest, **extra)
+    layout = _merged(fig.layout.to_plotly_json(), update.to_plotly_json())
+    layout.pop("template", None)  # plotly's default, replaced by ours
+    layout = {"template": _template(), **layout}
+    return go.Figure(data=fig.data, layout=layout, _validate=False)
 
 
 def _daily_bars(data: pl.DataFrame, series: str, value: str) -> list[go.Bar]:

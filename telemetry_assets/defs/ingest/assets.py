@@ -4,10 +4,13 @@ Thin Dagster wiring around `staging`, `dedup` and `ledger`: each asset covers on
 whole single-run backfill range, writes its own Parquet and reports what it did in metadata.
 """
 
+import datetime as dt
+from pathlib import Path
+
 import dagster as dg
 import polars as pl
 
-from telemetry_assets import dedup, ledger, settings, staging, warehouse
+from telemetry_assets import day_ranges, dedup, ledger, settings, staging, warehouse
 from telemetry_assets.defs.metadata import PREVIEW_ROWS, preview, write_days
 from telemetry_assets.defs.partitions import RAW_WINDOW_MAPPING, daily_asset, days_in_run
 from telemetry_assets.defs.resources import LandingZone, Warehouse
@@ -16,6 +19,20 @@ from telemetry_assets.windows import START_DATE, raw_window
 
 GROUP = "ingest"
 EVENTS_ROW_GROUP = 131_072
+# Raw bytes (Parquet) a chunk of days may cover; a bigger day is a chunk of its own.
+RAW_CHUNK_BYTES = 32 * 1024 * 1024
+
+
+def chunk_window(chunk: list[dt.date]) -> list[dt.date]:
+    """File days whose raw rows may carry an event day of the chunk."""
+    return sorted({d for day in (chunk[0], chunk[-1]) for d in raw_window(day)} | set(chunk))
+
+
+def raw_chunks(root: Path, days: list[dt.date]) -> list[list[dt.date]]:
+    """Consecutive days computed together, bounded by the raw Parquet bytes of their windows."""
+    sizes = day_ranges.bytes_by_day(root, RAW_EVENTS, chunk_window(days))
+    window = {day: sum(sizes.get(d, 0) for d in raw_window(day)) for day in days}
+    return list(day_ranges.chunks(days, window, RAW_CHUNK_BYTES))
 
 
 @daily_asset(table=RAW_EVENTS, group_name=GROUP, kinds={"polars", "parquet"})
@@ -71,10 +88,10 @@ def quarantine(
 ) -> dg.MaterializeResult:
     """Every rejected record of the file day, with its reason code and the line as written."""
     root = warehouse_store.root()
-    frames = {
-        day: ledger.quarantine_rows(warehouse.scan_table(root, RAW_EVENTS, [day]))
-        for day in days_in_run(context)
-    }
+    frames: dict[dt.date, pl.DataFrame] = {}
+    for chunk in raw_chunks(root, days_in_run(context)):
+        found = ledger.quarantine_days(warehouse.scan_table(root, RAW_EVENTS, chunk), chunk)
+        frames |= day_ranges.split_by(found, "file_day", chunk, QUARANTINE.empty)
     metadata = write_days(QUARANTINE, root, frames)
     rejected = pl.concat(list(frames.values())).get_column("reason")
     metadata["quarantined_by_reason"] = dg.MetadataValue.json(ledger.count_reasons(rejected))
@@ -91,13 +108,25 @@ def events(context: dg.AssetExecutionContext, warehouse_store: Warehouse) -> dg.
     """Valid, deduplicated events of the event day, gathered from file days D-1 .. D+late."""
     root = warehouse_store.root()
     rows_by_day = {}
-    for day in days_in_run(context):
-        raw = warehouse.scan_table(root, RAW_EVENTS, raw_window(day))
-        path = warehouse.partition_dir(root, EVENTS.name, day) / warehouse.PART_NAME
-        rows_by_day[day.isoformat()] = warehouse.sink_parquet_atomic(
-            dedup.events_for_day(raw, day), path, EVENTS_ROW_GROUP
-        )
-        context.log.info(f"events {day}: {rows_by_day[day.isoformat()]} rows")
+    for chunk in raw_chunks(root, days_in_run(context)):
+        if len(chunk) == 1:  # a big day: streamed from the raw parts into its file
+            day = chunk[0]
+            raw = warehouse.scan_table(root, RAW_EVENTS, raw_window(day))
+            path = warehouse.partition_dir(root, EVENTS.name, day) / warehouse.PART_NAME
+            rows_by_day[day.isoformat()] = warehouse.sink_parquet_atomic(
+                dedup.events_for_day(raw, day), path, EVENTS_ROW_GROUP
+            )
+            continue
+        # Read once (the dedup passes would each open every small part again), then in memory.
+        raw = warehouse.scan_table(root, RAW_EVENTS, chunk_window(chunk)).collect().lazy()
+        found = dedup.events_for_days(raw, chunk).collect()
+        for day, frame in day_ranges.split_by(found, "event_day", chunk, found.clear).items():
+            path = warehouse.partition_dir(root, EVENTS.name, day) / warehouse.PART_NAME
+            warehouse.write_parquet_atomic(
+                frame.drop("event_day"), path, row_group_size=EVENTS_ROW_GROUP
+            )
+            rows_by_day[day.isoformat()] = frame.height
+    context.log.info(f"events: {sum(rows_by_day.values())} rows in {len(rows_by_day)} days")
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": sum(rows_by_day.values()),
@@ -119,16 +148,13 @@ def ingest_stats(
 ) -> dg.MaterializeResult:
     """The day's ledger from the raw rows: records_read = valid + duplicates + quarantined."""
     root = warehouse_store.root()
-    frames = {
-        day: ledger.ingest_stats_row(
-            ledger.count_day(
-                warehouse.scan_table(root, RAW_EVENTS, raw_window(day)),
-                warehouse.scan_table(root, RAW_EVENTS, [day]),
-                day,
-            )
-        )
-        for day in days_in_run(context)
-    }
+    frames: dict[dt.date, pl.DataFrame] = {}
+    for chunk in raw_chunks(root, days_in_run(context)):
+        raw = warehouse.scan_table(root, RAW_EVENTS, chunk_window(chunk))
+        if len(chunk) > 1:  # small days: read the needed columns once, count in memory
+            raw = raw.select(ledger.COUNT_COLUMNS).collect().lazy()
+        counts = ledger.count_days(raw, chunk)
+        frames |= {day: ledger.ingest_stats_row(counts[day]) for day in chunk}
     return dg.MaterializeResult(metadata=write_days(INGEST_STATS, root, frames))
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
-from telemetry_assets import alerting, latency_metrics, usage_metrics, warehouse
+from telemetry_assets import alerting, day_ranges, latency_metrics, usage_metrics, warehouse
 from telemetry_assets.defs.ingest.assets import events, ingest_stats
 from telemetry_assets.defs.metadata import write_days
 from telemetry_assets.defs.partitions import daily_asset, days_in_run, trailing_days
@@ -28,15 +28,37 @@ from telemetry_assets.schemas.tables import (
     SERVICE_HEALTH,
     Table,
 )
+from telemetry_assets.usage_metrics import Engine
 from telemetry_assets.windows import USER_WINDOW_DAYS, trailing
 
 GROUP = "metrics"
 
 
-def daily_metric(
-    table: Table, compute: Callable[[pl.LazyFrame, dt.date], pl.DataFrame], description: str
-) -> dg.AssetsDefinition:
-    """An asset computing one metric table per day from that day's events."""
+Compute = Callable[[pl.LazyFrame, Engine], pl.DataFrame]
+
+
+def metric_days(
+    root: Path, days: list[dt.date], compute: Compute, table: Table
+) -> dict[dt.date, pl.DataFrame]:
+    """Each day's rows of a metric over `events`, one query per chunk of days.
+
+    `compute` aggregates a frame of events with a `date` column by date; chunks are bounded by
+    the days' event counts in the ledger, so memory does not grow with the range; a day over
+    the budget is a chunk of its own and streamed (see `usage_metrics.Engine`).
+    """
+    sizes = day_ranges.events_by_day(root, days)
+    frames: dict[dt.date, pl.DataFrame] = {}
+    for chunk in day_ranges.chunks(days, sizes, day_ranges.CHUNK_ROWS):
+        small = all(
+            sizes.get(day, day_ranges.CHUNK_ROWS + 1) <= day_ranges.CHUNK_ROWS for day in chunk
+        )
+        found = compute(day_ranges.scan_days(root, EVENTS, chunk), "in-memory" if small else "auto")
+        frames |= day_ranges.split_by(found, "date", chunk, table.empty)
+    return frames
+
+
+def daily_metric(table: Table, compute: Compute, description: str) -> dg.AssetsDefinition:
+    """An asset computing one metric table per day from that day's events (by date)."""
 
     @daily_asset(
         table=table,
@@ -49,39 +71,36 @@ def daily_metric(
         context: dg.AssetExecutionContext, warehouse_store: Warehouse
     ) -> dg.MaterializeResult:
         root = warehouse_store.root()
-        frames = {
-            day: compute(warehouse.scan_table(root, EVENTS, [day]), day)
-            for day in days_in_run(context)
-        }
+        frames = metric_days(root, days_in_run(context), compute, table)
         return dg.MaterializeResult(metadata=write_days(table, root, frames))
 
     return _metric
 
 
 event_counts = daily_metric(
-    EVENT_COUNTS, usage_metrics.event_counts, "Events per channel and event name."
+    EVENT_COUNTS, usage_metrics.event_counts_by_date, "Events per channel and event name."
 )
 feature_usage = daily_metric(
-    FEATURE_USAGE, usage_metrics.feature_usage, "Events and distinct users per feature."
+    FEATURE_USAGE, usage_metrics.feature_usage_by_date, "Events and distinct users per feature."
 )
 daily_users = daily_metric(
     DAILY_USERS,
-    usage_metrics.daily_users,
+    usage_metrics.daily_users_by_date,
     "The distinct user ids of one day: the small per-day set the 7/30-day windows read.",
 )
 latency_by_feature = daily_metric(
     LATENCY_BY_FEATURE,
-    lambda frame, day: latency_metrics.latency_by(frame, "feature_id", day),
+    lambda frame, engine: latency_metrics.latency_by_date(frame, "feature_id", engine),
     "Latency count, p50/p95/p99 (linear interpolation), mean and max per feature.",
 )
 latency_by_service = daily_metric(
     LATENCY_BY_SERVICE,
-    lambda frame, day: latency_metrics.latency_by(frame, "service", day),
+    lambda frame, engine: latency_metrics.latency_by_date(frame, "service", engine),
     "Latency per service: metric samples, spans, simulation steps — any event with a service.",
 )
 service_health = daily_metric(
     SERVICE_HEALTH,
-    latency_metrics.service_health,
+    latency_metrics.service_health_by_date,
     "Per service and hour: spans, throughput, error rate, latency percentiles, cpu, memory.",
 )
 
@@ -114,13 +133,15 @@ def active_users(
     first = first_event_day(root)
     frames: dict[dt.date, pl.DataFrame] = {}
     files_read: set[str] = set()
-    for day in days_in_run(context):
-        window = trailing(day, USER_WINDOW_DAYS)
+    days = days_in_run(context)
+    for chunk in day_ranges.chunks(days):
+        # The per-day user sets of the chunk's windows, read once: at most 60 small days.
+        window = trailing(chunk[-1], USER_WINDOW_DAYS + len(chunk) - 1)
         files = warehouse.scan_partitions(root, DAILY_USERS.name, window)
         files_read.update(str(f.relative_to(root)) for f in files)
-        frames[day] = usage_metrics.active_users(
-            warehouse.scan_table(root, DAILY_USERS, window), day, first
-        )
+        users = warehouse.scan_table(root, DAILY_USERS, window).collect().lazy()
+        for day in chunk:
+            frames[day] = usage_metrics.active_users(users, day, first)
     metadata = write_days(ACTIVE_USERS, root, frames)
     metadata["first_event_day"] = first.isoformat() if first else "none"
     metadata["files_read"] = dg.MetadataValue.json(sorted(files_read))
@@ -134,10 +155,10 @@ def alerts(
     """service_health rows that cross the configured thresholds, with severity."""
     root = warehouse_store.root()
     rules = alert_policy.thresholds()
-    frames = {
-        day: alerting.alerts(warehouse.scan_table(root, SERVICE_HEALTH, [day]).collect(), rules)
-        for day in days_in_run(context)
-    }
+    frames: dict[dt.date, pl.DataFrame] = {}
+    for chunk in day_ranges.chunks(days_in_run(context)):
+        health = warehouse.scan_table(root, SERVICE_HEALTH, chunk).collect()
+        frames |= day_ranges.split_by(alerting.alerts(health, rules), "date", chunk, ALERTS.empty)
     return dg.MaterializeResult(metadata=write_days(ALERTS, root, frames))
 
 

@@ -5,13 +5,14 @@
 string that came from data.
 """
 
+import dataclasses
 import datetime as dt
 from pathlib import Path
 
 import dagster as dg
 import polars as pl
 
-from telemetry_assets import storage_size, warehouse
+from telemetry_assets import day_ranges, storage_size, warehouse
 from telemetry_assets.defs.ingest.assets import ingest_stats, quarantine
 from telemetry_assets.defs.metrics.assets import (
     active_users,
@@ -84,6 +85,18 @@ def load_tables(root: Path, days: list[dt.date]) -> content.Tables:
     )
 
 
+def tables_by_day(tables: content.Tables, days: list[dt.date]) -> dict[dt.date, content.Tables]:
+    """The tables of a range split into each day's (as `load_tables` of that day reads them)."""
+    columns: dict[str, dict[dt.date, pl.DataFrame]] = {}
+    for field in dataclasses.fields(tables):
+        frame: pl.DataFrame = getattr(tables, field.name)
+        columns[field.name] = day_ranges.split_by(frame, "date", days, frame.clear)
+    return {
+        day: content.Tables(**{name: by_day[day] for name, by_day in columns.items()})
+        for day in days
+    }
+
+
 @daily_asset(
     group_name=GROUP,
     kinds={"plotly", "html"},
@@ -99,26 +112,34 @@ def daily_report(
     source, target = warehouse_store.root(), reports.root()
     days = days_in_run(context)
     scan = landing.scan()
-    tables = {day: load_tables(source, [day]) for day in days}
-    figures = {day: content.daily_figures(t) for day, t in tables.items()}
-    png_note = images.export_png(
-        [
-            (figures[day]["feature_usage"], day_dir(target, day) / "feature_usage.png")
-            for day in days
-        ]
-    )
-    if png_note:
-        context.log.warning(png_note)
-    texts = {}
-    for day in days:
-        storage = storage_size.size_lines(
-            storage_size.landing_bytes(scan.for_days({day})),
-            storage_size.warehouse_bytes(source, [day]),
+    landing_by_day: dict[dt.date, list] = {}
+    for file in scan.files:
+        landing_by_day.setdefault(file.file_day, []).append(file)
+    texts: dict[dt.date, str] = {}
+    notes: set[str] = set()
+    # Chunks of days: the tables are read once per chunk and PNGs exported in one browser
+    # session per chunk, while memory stays bounded by the chunk, not the range.
+    for chunk in day_ranges.chunks(days):
+        tables = tables_by_day(load_tables(source, chunk), chunk)
+        figures = {day: content.daily_figures(t) for day, t in tables.items()}
+        png_note = images.export_png(
+            [
+                (figures[day]["feature_usage"], day_dir(target, day) / "feature_usage.png")
+                for day in chunk
+            ]
         )
-        texts[day] = content.metrics_text(day, tables[day], png_note, storage)
-        warehouse.write_bytes_atomic(day_dir(target, day) / "metrics.txt", texts[day].encode())
-        page = content.daily_page(day, tables[day], figures[day], png_note)
-        warehouse.write_bytes_atomic(day_dir(target, day) / "report.html", page.encode())
+        if png_note and png_note not in notes:
+            notes.add(png_note)
+            context.log.warning(png_note)
+        for day in chunk:
+            storage = storage_size.size_lines(
+                storage_size.landing_bytes(landing_by_day.get(day, [])),
+                storage_size.warehouse_bytes(source, [day]),
+            )
+            texts[day] = content.metrics_text(day, tables[day], png_note, storage)
+            warehouse.write_bytes_atomic(day_dir(target, day) / "metrics.txt", texts[day].encode())
+            page = content.daily_page(day, tables[day], figures[day], png_note)
+            warehouse.write_bytes_atomic(day_dir(target, day) / "report.html", page.encode())
     last = days[-1]
     png = day_dir(target, last) / "feature_usage.png"
     return dg.MaterializeResult(

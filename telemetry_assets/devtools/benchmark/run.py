@@ -222,6 +222,102 @@ def table(rows: list[Measurement]) -> str:
     return "\n".join(lines)
 
 
+def compare_history(warehouse: Path, reference: Path) -> dict[str, object]:
+    """Per day: event counts, DAU and per-service latency percentiles of both, equal or not."""
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    ours = f"read_parquet('{warehouse}/{{}}/date=*/*.parquet', hive_partitioning = false)"
+    theirs = f"'{reference}/{{}}.parquet'"
+    result: dict[str, object] = {}
+    queries = {
+        "events": (
+            f"select timestamp::date, count(*) from {ours.format('events')} group by 1 order by 1",
+            f"select date, events from {theirs.format('event_totals')} order by 1",
+        ),
+        "dau": (
+            f"select date, dau from {ours.format('active_users')} where dau > 0 order by 1",
+            f"select date, dau from {theirs.format('active_users')} where dau > 0 order by 1",
+        ),
+    }
+    for key, (mine_sql, ref_sql) in queries.items():
+        mine, ref = con.execute(mine_sql).fetchall(), con.execute(ref_sql).fetchall()
+        result[key] = {
+            "days": len(ref),
+            "total_pipeline": sum(int(r[-1]) for r in mine),
+            "total_duckdb": sum(int(r[-1]) for r in ref),
+            "equal": mine == ref,
+        }
+    query = "select date, service, count, p50, p95, p99, max from {} order by date, service"
+    mine = con.execute(query.format(ours.format("latency_by_service"))).fetchall()
+    ref = con.execute(query.format(theirs.format("latency_by_service"))).fetchall()
+    result["latency_by_service"] = {
+        "rows": len(ref),
+        "equal": len(mine) == len(ref)
+        and all(
+            a[:3] == b[:3] and all(abs(x - y) < 1e-6 for x, y in zip(a[3:], b[3:], strict=True))
+            for a, b in zip(mine, ref, strict=True)
+        ),
+    }
+    return result
+
+
+def bench_history(out: Path, runs: list[str], days: int) -> tuple[list[Measurement], dict]:
+    """The long history of small files: every asset, and ingest + metrics, next to DuckDB."""
+    from telemetry_assets.devtools.benchmark import history
+
+    landing = out / f"landing-history-{days}"
+    print(f"generating (cached) {days} days of hourly files in {landing} ...", flush=True)
+    files = history.generate_history(landing, days=days)
+    records = sum(p.read_bytes().count(b"\n") for p in files)
+    first, last = history.history_days(days=days)[0], history.history_days(days=days)[-1]
+    print(f"  {len(files):,} files, {records:,} records, {first} .. {last}", flush=True)
+    python = sys.executable
+    work = out / "work-history"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    env = {**os.environ, "TELEMETRY_MAX_MALFORMED_RATIO": "0.01"}
+    commands: dict[str, list[str]] = {
+        "duckdb reference": [
+            python,
+            "-m",
+            "telemetry_assets.devtools.benchmark.history",
+            str(landing),
+            str(work / "reference"),
+        ]
+    }
+    for scope in ("ingest+metrics", "all"):
+        commands[f"pipeline {scope}"] = [
+            python,
+            "-m",
+            "telemetry_assets.devtools.benchmark.history_run",
+            str(landing),
+            str(work / scope),
+            first.isoformat(),
+            last.isoformat(),
+            scope,
+            str(work / f"steps-{scope}.json"),
+        ]
+    results, steps = [], {}
+    for name, command in commands.items():
+        if not any(name.startswith(r) for r in runs):
+            continue
+        print(f"  running {name} ...", flush=True)
+        results.append(measure(name, records, command, env))
+        print(
+            f"    {results[-1].seconds:.1f} s, peak RSS {results[-1].peak_rss_mb:.0f} MB",
+            flush=True,
+        )
+        scope = name.removeprefix("pipeline ")
+        if (work / f"steps-{scope}.json").exists():
+            steps[scope] = json.loads((work / f"steps-{scope}.json").read_text())
+            slowest = sorted(steps[scope].items(), key=lambda kv: -kv[1])[:12]
+            print("    " + ", ".join(f"{k} {v:.1f}" for k, v in slowest), flush=True)
+    answers: dict[str, object] = {"files": len(files), "days": days, "steps": steps}
+    if "pipeline" in runs and "duckdb" in runs:
+        answers |= compare_history(work / "all" / "warehouse", work / "reference")
+    return results, answers
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--out", type=Path, default=Path("data/bench"))
@@ -233,11 +329,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--runs", default="floor,duckdb,pipeline", help="which runs: floor, duckdb, pipeline"
     )
+    parser.add_argument(
+        "--shape",
+        choices=("day", "history"),
+        default="day",
+        help="day: one big day per size; history: months of small hourly files",
+    )
+    parser.add_argument("--days", type=int, default=144, help="days of the history shape")
     args = parser.parse_args(argv)
     args.out = args.out.resolve()  # DAGSTER_HOME must be absolute
     runs = args.runs.split(",")
-    measurements, answers = [], {}
-    for size in (int(s) for s in args.sizes.split(",")):
+    measurements: list[Measurement] = []
+    answers: dict[object, dict] = {}
+    if args.shape == "history":
+        rows, checked = bench_history(args.out, runs, args.days)
+        measurements += rows
+        answers["history"] = checked
+        print(table(measurements), flush=True)
+    for size in (int(s) for s in args.sizes.split(",")) if args.shape == "day" else ():
         rows, checked = bench_size(args.out, size, runs)
         measurements += rows
         answers[size] = checked
@@ -252,14 +361,16 @@ def main(argv: list[str] | None = None) -> int:
     }
     args.out.mkdir(parents=True, exist_ok=True)
     text = json.dumps(report, indent=2, default=str)
-    (args.out / "results.json").write_text(text)
+    name = "results.json" if args.shape == "day" else "results-history.json"
+    (args.out / name).write_text(text)
     history = args.out / "history"
     history.mkdir(exist_ok=True)
-    (history / f"results-{str(report['when']).replace(':', '')}.json").write_text(text)
-    print(f"\nresults: {args.out / 'results.json'}")
-    for size, checked in answers.items():
-        for key, value in checked.items():
-            print(f"{size:>12,} {key:<20} equal={value['equal']}")
+    (history / f"{Path(name).stem}-{str(report['when']).replace(':', '')}.json").write_text(text)
+    print(f"\nresults: {args.out / name}")
+    for shape, checked in answers.items():
+        for key, found in checked.items():
+            if isinstance(found, dict) and "equal" in found:
+                print(f"{shape!s:>12} {key:<20} equal={found['equal']}")
     return 0
 
 
