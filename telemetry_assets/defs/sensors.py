@@ -33,9 +33,8 @@ from telemetry_assets.defs.resources import LandingZone
 from telemetry_assets.landing.files import LandingFile
 from telemetry_assets.windows import (
     ANOMALY_HISTORY_DAYS,
-    EARLY_DAYS,
-    LATE_DAYS,
     USER_WINDOW_DAYS,
+    event_days_of_file_day,
 )
 
 MAX_DAYS_PER_TICK = 31
@@ -124,8 +123,7 @@ def _clamped(first: dt.date, last: dt.date) -> DayRange | None:
 def affected_ranges(file_days: frozenset[dt.date]) -> tuple[DayRange | None, DayRange | None]:
     """(every asset's days, the later days of the trailing-window assets), within partitions."""
     core = _clamped(
-        min(file_days) - dt.timedelta(days=LATE_DAYS),
-        max(file_days) + dt.timedelta(days=EARLY_DAYS),
+        event_days_of_file_day(min(file_days))[0], event_days_of_file_day(max(file_days))[-1]
     )
     if core is None:
         return None, None

@@ -16,6 +16,7 @@ import polars as pl
 
 from telemetry_assets.landing.candidate_rows import (
     ENVELOPE_TYPES,
+    STRING_FIELDS,
     CandidateRows,
     RecordError,
     json_objects,
@@ -25,7 +26,7 @@ from telemetry_assets.landing.files import FileFormat
 from telemetry_assets.landing.json_values import ABSENT, canonical_json, json_type, parse_line
 from telemetry_assets.landing.lines import FileLines
 
-ENVELOPE_KEYS = ("schema_version", "channel", "event", "timestamp", "payload")
+ENVELOPE_KEYS = (*STRING_FIELDS, "payload")
 TYPE_DEFAULTS = ENVELOPE_TYPES
 # A float with a positive exponent as msgspec writes it (or string content that looks like one).
 POSITIVE_EXPONENT = r"[:,\[]-?\d+(?:\.\d+)?e\d+[,}\]]"
@@ -38,7 +39,7 @@ def _is_regular(obj: dict[str, Any]) -> bool:
     return (
         len(obj) == 5
         and type(obj.get("payload")) is dict
-        and all(type(obj.get(key)) is str for key in ENVELOPE_KEYS[:4])
+        and all(type(obj.get(key)) is str for key in STRING_FIELDS)
     )
 
 

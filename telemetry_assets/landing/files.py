@@ -50,8 +50,8 @@ class Fingerprint:
 
     size: int
     mtime_ns: int
-    ctime_ns: int = 0
-    inode: int = 0
+    ctime_ns: int
+    inode: int
 
     @classmethod
     def of(cls, info: os.stat_result) -> Fingerprint:

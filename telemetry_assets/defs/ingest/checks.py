@@ -21,8 +21,7 @@ from telemetry_assets.defs.resources import IngestPolicy, LandingZone, Warehouse
 from telemetry_assets.landing.files import LandingFile
 from telemetry_assets.record_census import count_records
 from telemetry_assets.schemas.tables import EVENTS, INGEST_STATS, QUARANTINE, RAW_EVENTS
-
-EXAMPLES = 5
+from telemetry_assets.table_checks import EXAMPLES
 
 
 def census_problems(

@@ -24,8 +24,7 @@ from telemetry_assets.defs.partitions import daily_partitions, days_in_run
 from telemetry_assets.defs.resources import Warehouse
 from telemetry_assets.defs.schema_checks import table_of
 from telemetry_assets.schemas.tables import EVENT_COUNTS, EVENTS
-
-EXAMPLES = 5
+from telemetry_assets.table_checks import EXAMPLES
 
 
 def frame_check(
