@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterator, Mapping
-from pathlib import Path
 
 import polars as pl
 
 from telemetry_assets import warehouse
+from telemetry_assets.object_storage import StoragePath
 from telemetry_assets.schemas.tables import INGEST_STATS, Table
 
 CHUNK_DAYS = 31
@@ -44,7 +44,7 @@ def chunks(
         yield current
 
 
-def scan_days(root: Path, table: Table, days: list[dt.date]) -> pl.LazyFrame:
+def scan_days(root: StoragePath, table: Table, days: list[dt.date]) -> pl.LazyFrame:
     """The given days of a table as one lazy frame with each row's day as `date`."""
     return pl.concat(
         [
@@ -62,13 +62,13 @@ def split_by(
     return {day: parts[(day,)] if (day,) in parts else empty() for day in days}
 
 
-def events_by_day(root: Path, days: list[dt.date]) -> dict[dt.date, int]:
+def events_by_day(root: StoragePath, days: list[dt.date]) -> dict[dt.date, int]:
     """Rows of each day's `events`, from the ledger (`ingest_stats.valid`, one small scan)."""
     stats = warehouse.scan_table(root, INGEST_STATS, days).select("date", "valid").collect()
     return dict(stats.iter_rows())
 
 
-def bytes_by_day(root: Path, table: Table, days: list[dt.date]) -> dict[dt.date, int]:
+def bytes_by_day(root: StoragePath, table: Table, days: list[dt.date]) -> dict[dt.date, int]:
     """Bytes of each day's Parquet files of a table (a cheap size estimate, no file opened)."""
     return {
         day: sum(f.stat().st_size for f in warehouse.scan_partitions(root, table.name, [day]))

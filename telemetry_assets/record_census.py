@@ -13,7 +13,8 @@ from __future__ import annotations
 import re
 import zlib
 from collections.abc import Iterator
-from pathlib import Path
+
+from telemetry_assets.object_storage import StoragePath
 
 BOM = b"\xef\xbb\xbf"
 _PIECE = 8 * 1024 * 1024
@@ -21,7 +22,7 @@ _BLANK_LINES = re.compile(rb"^[ \t]*\r?\n", re.MULTILINE)
 _BLANK_TAIL = re.compile(rb"[ \t]*\r?")
 
 
-def _pieces(path: Path, gzipped: bool) -> Iterator[bytes]:
+def _pieces(path: StoragePath, gzipped: bool) -> Iterator[bytes]:
     """The file's bytes, decompressed; a damaged gzip stream ends where the damage starts."""
     with path.open("rb") as handle:
         if not gzipped:
@@ -41,7 +42,7 @@ def _pieces(path: Path, gzipped: bool) -> Iterator[bytes]:
                 inflater = zlib.decompressobj(wbits=31)
 
 
-def count_records(path: Path, gzipped: bool, has_header: bool) -> int:
+def count_records(path: StoragePath, gzipped: bool, has_header: bool) -> int:
     """Records in the file: non-blank lines, less the header of a CSV file."""
     lines, blank, carry, started = 0, 0, b"", False
     for piece in _pieces(path, gzipped):

@@ -32,8 +32,12 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
+
+from upath import UPath
 
 from telemetry_assets import settings, warehouse
+from telemetry_assets.object_storage import StoragePath, is_remote
 from telemetry_assets.schemas.tables import (
     ACTIVE_USERS,
     ALERTS,
@@ -216,15 +220,21 @@ def remove_leftovers(table_dir: Path) -> list[Path]:
     return stale
 
 
-def delete_partition(root: Path, table: str, day: dt.date) -> Deletion | None:
+def delete_partition(root: StoragePath, table: str, day: dt.date) -> Deletion | None:
+    """Remove one day of a table; None when the day is not there."""
+    if is_remote(root):
+        return _delete_objects(root, table, day)
+    return _delete_folder(root, table, day)
+
+
+def _delete_folder(root: Path, table: str, day: dt.date) -> Deletion | None:
     """Remove one day folder atomically: a reader sees the whole day or none of it.
 
     Under the table's lock (one retention run at a time) and the day's lock (the one its
-    writers take), the folder is renamed to a hidden name, then removed. None when the day
-    is not there.
+    writers take), the folder is renamed to a hidden name, then removed.
     """
     table_dir = root / table
-    directory = warehouse.partition_dir(root, table, day)
+    directory = cast(Path, warehouse.partition_dir(root, table, day))
     if not directory.is_dir():
         return None
     with warehouse.directory_lock(table_dir):
@@ -239,7 +249,21 @@ def delete_partition(root: Path, table: str, day: dt.date) -> Deletion | None:
     return Deletion(table=table, day=day, files=files, bytes=size)
 
 
-def delete_expired(root: Path, expired: Mapping[str, Sequence[dt.date]]) -> list[Deletion]:
+def _delete_objects(root: UPath, table: str, day: dt.date) -> Deletion | None:
+    """Delete the objects of one day. Object storage cannot hide several objects at once:
+    a single-file day goes in one request, a multi-part day (raw_events) part by part, and a
+    retention run killed midway leaves a day that the next run finishes deleting."""
+    prefix = cast(UPath, warehouse.partition_dir(root, table, day)).path
+    objects = root.fs.find(prefix, detail=True)
+    if not objects:
+        return None
+    # One recursive delete also drops the folder marker pyarrow leaves for an emptied prefix.
+    root.fs.rm(prefix, recursive=True)
+    size = sum(int(entry["size"]) for entry in objects.values())
+    return Deletion(table=table, day=day, files=len(objects), bytes=size)
+
+
+def delete_expired(root: StoragePath, expired: Mapping[str, Sequence[dt.date]]) -> list[Deletion]:
     """Delete every listed partition; returns what was actually removed."""
     deleted = []
     for table, days in expired.items():

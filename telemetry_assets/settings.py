@@ -114,8 +114,3 @@ def start_date() -> dt.date:
 
 def late_days() -> int:
     return parse_late_days(env_value(LATE_DAYS))
-
-
-def resolve_dir(text: str) -> Path:
-    """Relative paths resolve against the current directory, as the design promises."""
-    return Path(text).expanduser().resolve()

@@ -19,7 +19,6 @@ from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from multiprocessing import get_context
-from pathlib import Path
 from typing import BinaryIO
 
 import polars as pl
@@ -29,8 +28,9 @@ import pyarrow.parquet as pq
 from telemetry_assets import dedup, warehouse
 from telemetry_assets.landing.candidate_rows import RecordError
 from telemetry_assets.landing.decoders import decode_block
-from telemetry_assets.landing.files import Fingerprint, LandingFile
+from telemetry_assets.landing.files import LandingFile, fingerprint
 from telemetry_assets.landing.lines import LineBlocks
+from telemetry_assets.object_storage import StoragePath, is_remote, uri
 from telemetry_assets.schemas import timestamps
 from telemetry_assets.schemas.gate import apply_gate
 from telemetry_assets.schemas.tables import RAW_EVENTS
@@ -71,7 +71,7 @@ class StagingReport:
         return dict(sorted(total.items()))
 
 
-def part_path(root: Path, file: LandingFile) -> Path:
+def part_path(root: StoragePath, file: LandingFile) -> StoragePath:
     """A part name unique to the landing path that stays readable in a directory listing."""
     slug = _SLUG.sub("_", file.rel_path.replace("/", "__"))
     digest = hashlib.sha256(file.rel_path.encode()).hexdigest()[:10]
@@ -102,11 +102,11 @@ def _staged_from_metadata(metadata: dict[str, str], file: LandingFile) -> Staged
     )
 
 
-def read_part_metadata(path: Path) -> dict[str, str]:
-    return pl.read_parquet_metadata(path)
+def read_part_metadata(path: StoragePath) -> dict[str, str]:
+    return pl.read_parquet_metadata(uri(path))
 
 
-def current_part(root: Path, file: LandingFile) -> StagedFile | None:
+def current_part(root: StoragePath, file: LandingFile) -> StagedFile | None:
     """The staged result of this exact file version, if a part for it already exists."""
     path = part_path(root, file)
     if not path.exists():
@@ -118,14 +118,10 @@ def current_part(root: Path, file: LandingFile) -> StagedFile | None:
     return _staged_from_metadata(metadata, file)
 
 
-def later_part(root: Path, file: LandingFile) -> StagedFile | None:
+def later_part(root: StoragePath, file: LandingFile) -> StagedFile | None:
     """The part of the file's current version, when it changed since `file` was scanned."""
-    try:
-        info = os.stat(file.path)
-    except FileNotFoundError:
-        return None
-    now = Fingerprint.of(info)
-    if now == file.fingerprint:
+    now = fingerprint(file.path)
+    if now is None or now == file.fingerprint:
         return None
     return current_part(root, dataclasses.replace(file, fingerprint=now))
 
@@ -160,15 +156,19 @@ class _PartWriter:
     """One landing file's raw rows, Parquet-encoded as their windows are gated.
 
     The encoding goes to an unnamed temporary file beside the part (invisible to the
-    warehouse, gone when closed), so a worker's memory does not grow with the file; the part
-    reaches the warehouse in one atomic copy once the whole file has been read and gated.
+    warehouse, gone when closed; in the system's temporary folder when the warehouse is on
+    object storage), so a worker's memory does not grow with the file; the part reaches the
+    warehouse in one atomic copy once the whole file has been read and gated.
     """
 
-    def __init__(self, file: LandingFile, directory: Path):
+    def __init__(self, file: LandingFile, directory: StoragePath):
         self.file = file
-        directory.mkdir(parents=True, exist_ok=True)
+        scratch = None
+        if not is_remote(directory):
+            directory.mkdir(parents=True, exist_ok=True)
+            scratch = directory
         # Closed by `_write_part` once copied into place (it outlives this constructor).
-        self.sink = tempfile.TemporaryFile(dir=directory)  # noqa: SIM115
+        self.sink = tempfile.TemporaryFile(dir=scratch)  # noqa: SIM115
         self.writer = pq.ParquetWriter(self.sink, _RAW_ARROW_SCHEMA, **_ARROW_OPTIONS)
         self.records_read = 0
         self.rows = 0
@@ -226,7 +226,7 @@ def file_spans(rows: pl.DataFrame) -> dict[str, tuple[int, int, dict[str, int]]]
     return found
 
 
-def write_parts(root: Path, files: list[LandingFile]) -> list[StagedFile]:
+def write_parts(root: StoragePath, files: list[LandingFile]) -> list[StagedFile]:
     """Parse a batch of landing files block by block and replace each one's part.
 
     Records are gated in windows of about GATE_ROWS (pandera's fixed cost is paid once per
@@ -279,7 +279,7 @@ def write_parts(root: Path, files: list[LandingFile]) -> list[StagedFile]:
     return staged
 
 
-def _write_part(root: Path, part: _PartWriter) -> StagedFile:
+def _write_part(root: StoragePath, part: _PartWriter) -> StagedFile:
     file = part.file
     quarantined = dict(sorted(part.reasons.items()))
     metadata = {
@@ -303,7 +303,7 @@ def _write_part(root: Path, part: _PartWriter) -> StagedFile:
     )
 
 
-def remove_stale_parts(root: Path, day: dt.date, files: list[LandingFile]) -> list[str]:
+def remove_stale_parts(root: StoragePath, day: dt.date, files: list[LandingFile]) -> list[str]:
     """Delete parts whose landing file is gone (their rows leave the day) and old temporaries."""
     keep = {part_path(root, f) for f in files if f.file_day == day}
     directory = warehouse.partition_dir(root, RAW_EVENTS.name, day)
@@ -337,7 +337,7 @@ def batches(files: list[LandingFile], workers: int) -> list[list[LandingFile]]:
 
 
 def stage_files(
-    root: Path, files: list[LandingFile], workers: int | None = None
+    root: StoragePath, files: list[LandingFile], workers: int | None = None
 ) -> list[StagedFile]:
     """Stage files whose part is missing or outdated, in batches; big jobs use worker processes.
 

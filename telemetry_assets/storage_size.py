@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from pathlib import Path
 
 from telemetry_assets import warehouse
 from telemetry_assets.landing.files import LandingFile
+from telemetry_assets.object_storage import StoragePath
 from telemetry_assets.schemas.tables import TABLES
 
 
@@ -30,7 +30,7 @@ def landing_bytes(files: list[LandingFile]) -> LandingBytes:
     return LandingBytes(plain, gzip)
 
 
-def warehouse_bytes(root: Path, days: list[dt.date] | None = None) -> dict[str, int]:
+def warehouse_bytes(root: StoragePath, days: list[dt.date] | None = None) -> dict[str, int]:
     """Parquet bytes per table of the registry (of the given days, or of every day)."""
     sizes = {}
     for name, table in TABLES.items():

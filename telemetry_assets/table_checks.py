@@ -7,12 +7,11 @@ ten million events is checked in bounded memory.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandera.polars as pa
 import polars as pl
 from pandera.config import ValidationDepth, config_context
 
+from telemetry_assets.object_storage import StoragePath, uri
 from telemetry_assets.schemas.tables import Table
 
 EXAMPLES = 5
@@ -35,19 +34,19 @@ def repeated_keys(scan: pl.LazyFrame, key: list[str]) -> pl.DataFrame:
     return suspects_in_memory.filter(pl.struct(key).is_duplicated()).unique(maintain_order=True)
 
 
-def distinct_schemas(files: list[Path]) -> list[tuple[Path, pl.Schema]]:
+def distinct_schemas(files: list[StoragePath]) -> list[tuple[StoragePath, pl.Schema]]:
     """The first file of each distinct Parquet schema among `files`, with that schema.
 
     Only the footers are read; a range of many small files usually has one schema.
     """
-    found: dict[tuple[tuple[str, pl.DataType], ...], tuple[Path, pl.Schema]] = {}
+    found: dict[tuple[tuple[str, pl.DataType], ...], tuple[StoragePath, pl.Schema]] = {}
     for file in files:
-        schema = pl.Schema(pl.read_parquet_schema(file))
+        schema = pl.Schema(pl.read_parquet_schema(uri(file)))
         found.setdefault(tuple(schema.items()), (file, schema))
     return list(found.values())
 
 
-def table_problems(files: list[Path], table: Table) -> list[dict[str, object]]:
+def table_problems(files: list[StoragePath], table: Table) -> list[dict[str, object]]:
     """How the Parquet files of a table break its contract (empty when they do not).
 
     The schema-only validation depends on a file's Parquet schema alone, so it runs once per
@@ -61,7 +60,7 @@ def table_problems(files: list[Path], table: Table) -> list[dict[str, object]]:
         except pa.errors.SchemaErrors as errors:
             cases = errors.failure_cases.head(EXAMPLES).with_columns(file=pl.lit(file.name))
             return cases.to_dicts()
-    scan = pl.scan_parquet(files) if files else table.empty().lazy()
+    scan = pl.scan_parquet([uri(f) for f in files]) if files else table.empty().lazy()
     required = [c for c in table.columns if c not in table.nullable]
     nulls = scan.select(pl.col(required).null_count()).collect(engine="streaming")
     problems: list[dict[str, object]] = [

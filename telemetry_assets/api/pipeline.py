@@ -15,11 +15,12 @@ from pathlib import Path
 
 import polars as pl
 
-from telemetry_assets import settings
+from telemetry_assets import object_storage, settings
 from telemetry_assets.landing.decoders import decode_block
 from telemetry_assets.landing.files import FileFormat, classify
 from telemetry_assets.landing.lines import Block
 from telemetry_assets.landing.log_records import log_event
+from telemetry_assets.object_storage import StoragePath
 from telemetry_assets.schemas.gate import apply_gate
 from telemetry_assets.schemas.tables import ALERTS, ANOMALIES, EVENTS, INGEST_STATS
 from telemetry_assets.warehouse import parquet_files, partition_dir
@@ -50,11 +51,19 @@ _FORMATS: dict[Kind, FileFormat] = {
 
 
 def landing_dir() -> Path:
-    return settings.resolve_dir(settings.env_value(settings.LANDING_DIR))
+    """The collector's landing folder: local, because it appends, fsyncs and renames files."""
+    root = object_storage.resolve(settings.env_value(settings.LANDING_DIR))
+    if object_storage.is_remote(root):
+        raise ConfigurationError(
+            f"{settings.LANDING_DIR.env}={root}: the collector writes landing files with "
+            "append, fsync and rename, so it needs a local folder; run it with a local "
+            "landing folder and copy finished files to the bucket (the sensor reads either)"
+        )
+    return root
 
 
-def warehouse_dir() -> Path:
-    return settings.resolve_dir(settings.env_value(settings.WAREHOUSE_DIR))
+def warehouse_dir() -> StoragePath:
+    return object_storage.resolve(settings.env_value(settings.WAREHOUSE_DIR))
 
 
 def log_level(level: str) -> str:
@@ -167,7 +176,7 @@ def scan_days(
         d for d in _days(table) if (first is None or d >= first) and (last is None or d <= last)
     ]
     files = [path for day in days for path in parquet_files(partition_dir(root, table, day))]
-    return pl.scan_parquet(files) if files else None
+    return pl.scan_parquet([object_storage.uri(f) for f in files]) if files else None
 
 
 def ledger() -> dict[str, int]:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 
 import dagster as dg
 import polars as pl
 
 from telemetry_assets import warehouse
+from telemetry_assets.object_storage import StoragePath
 from telemetry_assets.reporting.markdown import markdown_table
 from telemetry_assets.schemas.tables import Table
 
@@ -21,7 +21,7 @@ def preview(frame: pl.DataFrame) -> dg.MetadataValue:
 
 
 def write_days(
-    table: Table, root: Path, frames: dict[dt.date, pl.DataFrame]
+    table: Table, root: StoragePath, frames: dict[dt.date, pl.DataFrame]
 ) -> dict[str, dg.MetadataValue | int | str]:
     """Write one partition per day and describe the result for the Dagster UI."""
     paths = [

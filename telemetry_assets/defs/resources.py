@@ -13,17 +13,18 @@ from typing import Literal
 import dagster as dg
 from pydantic import field_validator
 
-from telemetry_assets import settings, warehouse
+from telemetry_assets import object_storage, settings, warehouse
 from telemetry_assets.alerting import Threshold
 from telemetry_assets.landing.files import LandingScan, scan_landing
+from telemetry_assets.object_storage import StoragePath
 
 
-def writable_folder(text: str, setting: settings.Setting) -> Path:
+def writable_folder(text: str, setting: settings.Setting) -> StoragePath:
     """The folder, created if needed, or a run failure naming the setting to fix."""
-    root = settings.resolve_dir(text)
+    root = object_storage.resolve(text)
     try:
         warehouse.check_writable(root, setting.env)
-    except PermissionError as error:
+    except (PermissionError, settings.ConfigurationError) as error:
         raise dg.Failure(description=str(error)) from None
     return root
 
@@ -37,8 +38,8 @@ class LandingZone(dg.ConfigurableResource):
     def from_env(cls) -> LandingZone:
         return cls(landing_dir=settings.env_value(settings.LANDING_DIR))
 
-    def root(self) -> Path:
-        root = settings.resolve_dir(self.landing_dir)
+    def root(self) -> StoragePath:
+        root = object_storage.resolve(self.landing_dir)
         if not root.is_dir():
             raise dg.Failure(
                 description=(
@@ -61,7 +62,7 @@ class Warehouse(dg.ConfigurableResource):
     def from_env(cls) -> Warehouse:
         return cls(warehouse_dir=settings.env_value(settings.WAREHOUSE_DIR))
 
-    def root(self) -> Path:
+    def root(self) -> StoragePath:
         """The warehouse root, proven writable before any table is touched."""
         return writable_folder(self.warehouse_dir, settings.WAREHOUSE_DIR)
 
@@ -127,5 +128,5 @@ class ReportsStore(dg.ConfigurableResource):
     def from_env(cls) -> ReportsStore:
         return cls(reports_dir=settings.env_value(settings.REPORTS_DIR))
 
-    def root(self) -> Path:
+    def root(self) -> StoragePath:
         return writable_folder(self.reports_dir, settings.REPORTS_DIR)

@@ -9,15 +9,15 @@ partition; the leading `_` keeps it out of the table names).
 import datetime as dt
 import json
 import os
-from pathlib import Path
 from typing import Any
 
 import dagster as dg
 from pydantic import field_validator
 
-from telemetry_assets import settings, warehouse
+from telemetry_assets import object_storage, settings, warehouse
 from telemetry_assets.defs.metrics.assets import first_event_day
 from telemetry_assets.defs.resources import Warehouse
+from telemetry_assets.object_storage import StoragePath
 from telemetry_assets.retention import (
     FAMILY_OF,
     Deletion,
@@ -73,13 +73,20 @@ class RetentionRun(dg.Config):
     dry_run: bool = False  # list what would be deleted, delete nothing
 
 
-def append_ledger(root: Path, rows: list[dict[str, Any]]) -> Path:
-    """Append one line per deletion, under the ledger folder's lock, flushed to disk."""
+def append_ledger(root: StoragePath, rows: list[dict[str, Any]]) -> StoragePath:
+    """Append one line per deletion, under the ledger folder's lock, flushed to disk.
+
+    An object cannot be appended to: on object storage the ledger is read and written back
+    whole (retention runs one at a time, so nothing is lost between the two).
+    """
     directory = root / LEDGER_DIR
     path = directory / LEDGER_NAME
     if not rows:
         return path
     text = "".join(json.dumps(row, sort_keys=True) + "\n" for row in rows)
+    if object_storage.is_remote(path):
+        before = path.read_bytes() if path.exists() else b""
+        return warehouse.write_bytes_atomic(path, before + text.encode())
     with warehouse.directory_lock(directory), path.open("a", encoding="utf-8") as handle:
         handle.write(text)
         handle.flush()

@@ -4,7 +4,8 @@ The file name alone decides the format; every other file is ignored, and so is e
 subfolder whose name starts with `.` or `_` (writers upload under such names and rename when
 done). Only the landing folder and its direct subfolders are scanned, and links that lead
 outside the landing folder are reported and skipped so a landing name can never pull in data
-from elsewhere.
+from elsewhere. On object storage (`s3://`) the same two levels are listed, one request per
+"folder" page, and a file version is its size and last-modified time.
 """
 
 from __future__ import annotations
@@ -16,6 +17,11 @@ import stat
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
+
+from upath import UPath
+
+from telemetry_assets.object_storage import StoragePath, is_remote
 
 
 class FileFormat(StrEnum):
@@ -57,6 +63,12 @@ class Fingerprint:
     def of(cls, info: os.stat_result) -> Fingerprint:
         return cls(info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino)
 
+    @classmethod
+    def of_object(cls, entry: dict[str, Any]) -> Fingerprint:
+        """An object's version: objects have no inode or change time, and are replaced whole
+        (a rewrite is a new PUT with a new last-modified time)."""
+        return cls(int(entry["size"]), int(entry["mtime"].timestamp() * 1e9), 0, 0)
+
     def token(self) -> str:
         return f"{self.size}:{self.mtime_ns}:{self.ctime_ns}:{self.inode}"
 
@@ -64,7 +76,7 @@ class Fingerprint:
 @dataclass(frozen=True)
 class LandingFile:
     rel_path: str
-    path: Path
+    path: StoragePath
     fmt: FileFormat
     file_day: dt.date
     gzipped: bool
@@ -117,16 +129,77 @@ def _entries(root: Path) -> list[tuple[str, os.DirEntry[str]]]:
     return found
 
 
-def scan_landing(root: Path) -> LandingScan:
+def _classified(scan: LandingScan, rel_path: str) -> tuple[FileFormat, dt.date, bool] | None:
+    """The name's kind; a name that looks like an input but cannot be one is reported."""
+    name = rel_path.rsplit("/", 1)[-1]
+    kind = classify(name)
+    if kind is None and any(p.fullmatch(name) for p in _NAME_PATTERNS.values()):
+        scan.skipped[rel_path] = "file name carries a date that does not exist"
+    return kind
+
+
+def fingerprint(path: StoragePath) -> Fingerprint | None:
+    """The current version of one landing file; None when it is gone."""
+    if is_remote(path):
+        try:
+            return Fingerprint.of_object(path.fs.info(path.path))
+        except FileNotFoundError:
+            return None
+    try:
+        return Fingerprint.of(os.stat(path))
+    except FileNotFoundError:
+        return None
+
+
+def scan_landing(root: StoragePath) -> LandingScan:
     """Every input file under root; names that look like inputs but cannot be used are reported."""
+    return _scan_objects(root) if is_remote(root) else _scan_folder(root)
+
+
+def _object_entries(root: UPath) -> list[tuple[str, dict[str, Any]]]:
+    """Visible objects directly under the prefix and under its visible direct "folders"."""
+    found: list[tuple[str, dict[str, Any]]] = []
+    for entry in root.fs.ls(root.path, detail=True):
+        name = entry["name"].rsplit("/", 1)[-1]
+        if is_hidden(name):
+            continue
+        if entry["type"] == "directory":
+            found.extend(
+                (f"{name}/{child['name'].rsplit('/', 1)[-1]}", child)
+                for child in root.fs.ls(entry["name"], detail=True)
+                if child["type"] == "file" and not is_hidden(child["name"].rsplit("/", 1)[-1])
+            )
+        elif entry["type"] == "file":
+            found.append((name, entry))
+    return found
+
+
+def _scan_objects(root: UPath) -> LandingScan:
+    scan = LandingScan()
+    for rel_path, entry in sorted(_object_entries(root), key=lambda item: item[0]):
+        kind = _classified(scan, rel_path)
+        if kind is None:
+            continue
+        fmt, day, gzipped = kind
+        scan.files.append(
+            LandingFile(
+                rel_path=rel_path,
+                path=root / rel_path,
+                fmt=fmt,
+                file_day=day,
+                gzipped=gzipped,
+                fingerprint=Fingerprint.of_object(entry),
+            )
+        )
+    return scan
+
+
+def _scan_folder(root: Path) -> LandingScan:
     scan = LandingScan()
     real_root = root.resolve()
     for rel_path, entry in sorted(_entries(root), key=lambda item: item[0]):
-        name = entry.name
-        kind = classify(name)
+        kind = _classified(scan, rel_path)
         if kind is None:
-            if any(p.fullmatch(name) for p in _NAME_PATTERNS.values()):
-                scan.skipped[rel_path] = "file name carries a date that does not exist"
             continue
         if entry.is_symlink():
             target = Path(entry.path).resolve()

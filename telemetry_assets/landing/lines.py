@@ -16,8 +16,9 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
-from pathlib import Path
 from typing import BinaryIO
+
+from telemetry_assets.object_storage import StoragePath
 
 BOM = b"\xef\xbb\xbf"
 BLOCK_BYTES = 8 * 1024 * 1024
@@ -124,7 +125,11 @@ class LineBlocks:
     """
 
     def __init__(
-        self, path: Path, gzipped: bool, has_header: bool = False, block_bytes: int = BLOCK_BYTES
+        self,
+        path: StoragePath,
+        gzipped: bool,
+        has_header: bool = False,
+        block_bytes: int = BLOCK_BYTES,
     ):
         self.path, self.gzipped, self.has_header = path, gzipped, has_header
         self.block_bytes = block_bytes

@@ -16,6 +16,7 @@ from pathlib import Path
 import plotly.graph_objects as go
 
 from telemetry_assets import warehouse
+from telemetry_assets.object_storage import StoragePath
 
 INSTALL_HINT = "install Chromium (Debian: apt-get install chromium) so kaleido can render PNGs"
 DIGEST_KEY = b"telemetry-figure-sha256"
@@ -41,7 +42,7 @@ def _chunks(png: bytes) -> list[tuple[bytes, bytes]]:
     return chunks
 
 
-def stored_digest(path: Path) -> str | None:
+def stored_digest(path: StoragePath) -> str | None:
     """The figure digest a PNG was stamped with, if any."""
     try:
         png = path.read_bytes()
@@ -65,7 +66,7 @@ def with_digest(png: bytes, digest: str) -> bytes:
     return png[:end] + chunk + png[end:]
 
 
-def export_png(jobs: list[tuple[go.Figure, Path]]) -> str | None:
+def export_png(jobs: list[tuple[go.Figure, StoragePath]]) -> str | None:
     """Write every figure to its PNG in one browser session; None, or why nothing was written.
 
     Figures whose PNG already holds their digest are skipped. kaleido renders into a private

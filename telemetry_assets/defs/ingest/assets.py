@@ -5,7 +5,6 @@ whole single-run backfill range, writes its own Parquet and reports what it did 
 """
 
 import datetime as dt
-from pathlib import Path
 
 import dagster as dg
 import polars as pl
@@ -14,6 +13,7 @@ from telemetry_assets import day_ranges, dedup, ledger, settings, staging, wareh
 from telemetry_assets.defs.metadata import PREVIEW_ROWS, preview, write_days
 from telemetry_assets.defs.partitions import RAW_WINDOW_MAPPING, daily_asset, days_in_run
 from telemetry_assets.defs.resources import LandingZone, Warehouse
+from telemetry_assets.object_storage import StoragePath, uri
 from telemetry_assets.schemas.tables import EVENTS, INGEST_STATS, QUARANTINE, RAW_EVENTS
 from telemetry_assets.windows import START_DATE, raw_window
 
@@ -28,7 +28,7 @@ def chunk_window(chunk: list[dt.date]) -> list[dt.date]:
     return sorted({d for day in (chunk[0], chunk[-1]) for d in raw_window(day)} | set(chunk))
 
 
-def raw_chunks(root: Path, days: list[dt.date]) -> list[list[dt.date]]:
+def raw_chunks(root: StoragePath, days: list[dt.date]) -> list[list[dt.date]]:
     """Consecutive days computed together, bounded by the raw Parquet bytes of their windows."""
     sizes = day_ranges.bytes_by_day(root, RAW_EVENTS, chunk_window(days))
     window = {day: sum(sizes.get(d, 0) for d in raw_window(day)) for day in days}
@@ -132,7 +132,7 @@ def events(context: dg.AssetExecutionContext, warehouse_store: Warehouse) -> dg.
             "dagster/row_count": sum(rows_by_day.values()),
             "rows_by_day": dg.MetadataValue.json(rows_by_day),
             "path": dg.MetadataValue.path(str(root / EVENTS.name)),
-            "preview": preview(pl.scan_parquet(path).head(PREVIEW_ROWS).collect()),
+            "preview": preview(pl.scan_parquet(uri(path)).head(PREVIEW_ROWS).collect()),
         }
     )
 

@@ -8,7 +8,6 @@
 """
 
 import datetime as dt
-from pathlib import Path
 
 import dagster as dg
 import polars as pl
@@ -19,13 +18,14 @@ from telemetry_assets.defs.ingest.assets import ingest_stats
 from telemetry_assets.defs.partitions import daily_partitions, days_in_run
 from telemetry_assets.defs.resources import IngestPolicy, LandingZone, Warehouse
 from telemetry_assets.landing.files import LandingFile
+from telemetry_assets.object_storage import StoragePath
 from telemetry_assets.record_census import count_records
 from telemetry_assets.schemas.tables import EVENTS, INGEST_STATS, QUARANTINE, RAW_EVENTS
 from telemetry_assets.table_checks import EXAMPLES
 
 
 def census_problems(
-    root: Path, day: dt.date, files: list[LandingFile], changed: list[str]
+    root: StoragePath, day: dt.date, files: list[LandingFile], changed: list[str]
 ) -> list[str]:
     """Landing files of the day whose independent record count differs from their part's.
 
@@ -43,7 +43,8 @@ def census_problems(
             problems.append(f"{file.rel_path}: never staged")
             continue
         # One footer read gives both the part's key-value metadata and its row count.
-        footer = pq.read_metadata(path)
+        with path.open("rb") as handle:
+            footer = pq.read_metadata(handle)
         metadata = {k.decode(): v.decode() for k, v in (footer.metadata or {}).items()}
         if metadata.get("fingerprint") != file.fingerprint.token():
             changed.append(file.rel_path)
@@ -59,7 +60,7 @@ def census_problems(
 
 
 def ledger_problems(
-    root: Path, day: dt.date, stats: pl.DataFrame
+    root: StoragePath, day: dt.date, stats: pl.DataFrame
 ) -> tuple[dict[str, object], list[str]]:
     """The day's ledger row against the rows of `events` and `quarantine`."""
     row = stats.filter(pl.col("date") == day)

@@ -6,7 +6,6 @@ Every metric depends on `ingest_stats` as well as `events`, so the blocking inge
 
 import datetime as dt
 from collections.abc import Callable
-from pathlib import Path
 
 import dagster as dg
 import polars as pl
@@ -16,6 +15,7 @@ from telemetry_assets.defs.ingest.assets import events, ingest_stats
 from telemetry_assets.defs.metadata import write_days
 from telemetry_assets.defs.partitions import daily_asset, days_in_run, trailing_days
 from telemetry_assets.defs.resources import AlertPolicy, Warehouse
+from telemetry_assets.object_storage import StoragePath
 from telemetry_assets.schemas.tables import (
     ACTIVE_USERS,
     ALERTS,
@@ -38,7 +38,7 @@ Compute = Callable[[pl.LazyFrame, Engine], pl.DataFrame]
 
 
 def metric_days(
-    root: Path, days: list[dt.date], compute: Compute, table: Table
+    root: StoragePath, days: list[dt.date], compute: Compute, table: Table
 ) -> dict[dt.date, pl.DataFrame]:
     """Each day's rows of a metric over `events`, one query per chunk of days.
 
@@ -105,7 +105,7 @@ service_health = daily_metric(
 )
 
 
-def first_event_day(root: Path) -> dt.date | None:
+def first_event_day(root: StoragePath) -> dt.date | None:
     """The first day whose events table has rows, from the per-day files' row counts."""
     for day in warehouse.written_days(root, EVENTS):
         if warehouse.count_rows(root, EVENTS, day) > 0:
@@ -138,7 +138,7 @@ def active_users(
         # The per-day user sets of the chunk's windows, read once: at most 60 small days.
         window = trailing(chunk[-1], USER_WINDOW_DAYS + len(chunk) - 1)
         files = warehouse.scan_partitions(root, DAILY_USERS.name, window)
-        files_read.update(str(f.relative_to(root)) for f in files)
+        files_read.update(str(f).removeprefix(f"{root}/") for f in files)
         users = warehouse.scan_table(root, DAILY_USERS, window).collect().lazy()
         for day in chunk:
             frames[day] = usage_metrics.active_users(users, day, first)

@@ -6,7 +6,6 @@ Schema checks are generated for every table in `defs.schema_checks`.
 import datetime as dt
 import itertools
 from collections.abc import Callable
-from pathlib import Path
 
 import dagster as dg
 import polars as pl
@@ -23,6 +22,7 @@ from telemetry_assets.defs.metrics.assets import (
 from telemetry_assets.defs.partitions import daily_partitions, days_in_run
 from telemetry_assets.defs.resources import Warehouse
 from telemetry_assets.defs.schema_checks import table_of
+from telemetry_assets.object_storage import StoragePath
 from telemetry_assets.schemas.tables import EVENT_COUNTS, EVENTS
 from telemetry_assets.table_checks import EXAMPLES
 
@@ -69,7 +69,7 @@ def _unordered_percentiles(frame: pl.LazyFrame) -> pl.LazyFrame:
     return frame.filter(out_of_order).with_columns(pl.col(pl.Date).cast(pl.String))
 
 
-def _sums_against_events(root: Path, days: list[dt.date]) -> list[str]:
+def _sums_against_events(root: StoragePath, days: list[dt.date]) -> list[str]:
     problems = []
     counts = warehouse.scan_table(root, EVENT_COUNTS, days).collect()
     for day in days:

@@ -9,7 +9,6 @@ stay stable across days and a day re-run from the same state gives the same rows
 """
 
 import datetime as dt
-from pathlib import Path
 
 import dagster as dg
 import polars as pl
@@ -24,6 +23,7 @@ from telemetry_assets.defs.partitions import (
     trailing_days,
 )
 from telemetry_assets.defs.resources import Warehouse
+from telemetry_assets.object_storage import StoragePath
 from telemetry_assets.observability.anomaly_detection import MODEL_VERSION
 from telemetry_assets.observability.log_templates import mine_log_patterns
 from telemetry_assets.observability.service_series import anomalies_of_day, hourly_series
@@ -50,7 +50,7 @@ def log_records(events_of_day: pl.LazyFrame) -> pl.DataFrame:
     )
 
 
-def state_before(root: Path, day: dt.date) -> pl.DataFrame | None:
+def state_before(root: StoragePath, day: dt.date) -> pl.DataFrame | None:
     """The miner's state after the latest earlier day that has one."""
     earlier = [d for d in warehouse.written_days(root, LOG_PATTERN_STATE) if d < day]
     if not earlier:

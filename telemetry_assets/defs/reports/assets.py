@@ -7,7 +7,6 @@ string that came from data.
 
 import dataclasses
 import datetime as dt
-from pathlib import Path
 
 import dagster as dg
 import polars as pl
@@ -26,6 +25,7 @@ from telemetry_assets.defs.metrics.assets import (
 from telemetry_assets.defs.observability.assets import anomalies, log_patterns
 from telemetry_assets.defs.partitions import daily_asset, days_in_run, trailing_days
 from telemetry_assets.defs.resources import LandingZone, ReportsStore, Warehouse
+from telemetry_assets.object_storage import StoragePath
 from telemetry_assets.reporting import content, images
 from telemetry_assets.schemas.tables import (
     ACTIVE_USERS,
@@ -60,7 +60,7 @@ REPORT_INPUTS = [
 ]
 
 
-def load_tables(root: Path, days: list[dt.date]) -> content.Tables:
+def load_tables(root: StoragePath, days: list[dt.date]) -> content.Tables:
     def read(table: Table) -> pl.DataFrame:
         return warehouse.scan_table(root, table, days).collect()
 
@@ -152,7 +152,7 @@ def daily_report(
     )
 
 
-def days_with_data(root: Path, last: dt.date, limit: int) -> list[dt.date]:
+def days_with_data(root: StoragePath, last: dt.date, limit: int) -> list[dt.date]:
     """The last `limit` days up to `last` whose ledger shows any valid event."""
     candidates = [day for day in warehouse.written_days(root, INGEST_STATS) if day <= last]
     stats = warehouse.scan_table(root, INGEST_STATS, candidates)

@@ -1,0 +1,133 @@
+"""Folders that are either local paths or `s3://bucket/prefix` locations on object storage.
+
+A setting such as TELEMETRY_WAREHOUSE_DIR may name an S3-compatible prefix. Such a location is
+a `UPath` over pyarrow's native S3 client (wrapped for fsspec), so the code that walks folders
+keeps its pathlib shape, and Polars reads the same `s3://` URLs with its own native client.
+Both take the endpoint and credentials from the usual AWS variables (AWS_ENDPOINT_URL,
+AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION / AWS_DEFAULT_REGION), so nothing about
+a bucket is configured twice.
+
+Object storage has no rename and no `flock`: an object is written under its final key in one
+PUT (a multipart upload becomes visible only when complete), and two writers of one partition
+are kept apart by the run coordinator's one-run-per-partition limit (deploy/dagster.yaml).
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+from typing import Any
+
+import fsspec
+import pyarrow.fs as pafs
+from fsspec.implementations.arrow import ArrowFSWrapper
+from typing_extensions import TypeIs
+from upath import UPath
+
+from telemetry_assets.settings import ConfigurationError
+
+S3_SCHEME = "s3://"
+StoragePath = Path | UPath
+ENDPOINT_VARIABLES = ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL")
+REGION_VARIABLES = ("AWS_REGION", "AWS_DEFAULT_REGION")
+CONNECT_TIMEOUT_SECONDS = 5.0
+REQUEST_TIMEOUT_SECONDS = 60.0
+RETRY_ATTEMPTS = 3
+
+
+def _first_env(names: tuple[str, ...]) -> str | None:
+    return next((os.environ[n] for n in names if os.environ.get(n)), None)
+
+
+def endpoint() -> str | None:
+    """The S3 endpoint from the environment; None means AWS itself."""
+    return _first_env(ENDPOINT_VARIABLES)
+
+
+def arrow_s3(url: str | None) -> pafs.S3FileSystem:
+    """pyarrow's S3 client for `url` (None: AWS); credentials from the AWS chain.
+
+    Short timeouts and few retries: an endpoint that does not answer is a configuration error
+    to report within seconds, not minutes.
+    """
+    options: dict[str, Any] = {
+        "region": _first_env(REGION_VARIABLES) or "us-east-1",
+        "connect_timeout": CONNECT_TIMEOUT_SECONDS,
+        "request_timeout": REQUEST_TIMEOUT_SECONDS,
+        "retry_strategy": pafs.AwsStandardS3RetryStrategy(max_attempts=RETRY_ATTEMPTS),
+    }
+    if url:
+        options["endpoint_override"] = url
+        options["scheme"] = "http" if url.startswith("http://") else "https"
+    return pafs.S3FileSystem(**options)
+
+
+class ArrowS3(ArrowFSWrapper):
+    """fsspec's "s3" protocol on pyarrow's S3 client (no extra async client to install)."""
+
+    protocol = "s3"
+    root_marker = ""
+
+    def __init__(self, endpoint_url: str | None = None, **kwargs: Any):
+        # The endpoint is a constructor argument so fsspec's instance cache tells them apart.
+        super().__init__(arrow_s3(endpoint_url), **kwargs)
+
+    @classmethod
+    def _strip_protocol(cls, path: Any) -> str:
+        return str(path).removeprefix(S3_SCHEME).rstrip("/")
+
+    @classmethod
+    def _parent(cls, path: Any) -> str:
+        stripped = cls._strip_protocol(path)
+        return stripped.rsplit("/", 1)[0] if "/" in stripped else ""
+
+
+fsspec.register_implementation("s3", ArrowS3, clobber=True)
+
+
+def is_remote(path: StoragePath) -> TypeIs[UPath]:
+    return isinstance(path, UPath) and path.protocol == "s3"
+
+
+def resolve(text: str) -> StoragePath:
+    """`s3://bucket/prefix` as an object-storage location; anything else as a local folder
+    (relative paths resolve against the current directory, as the design promises)."""
+    if text.startswith(S3_SCHEME):
+        bucket = text.removeprefix(S3_SCHEME).split("/", 1)[0]
+        if not bucket:
+            raise ConfigurationError(f"{text!r} names no bucket; use s3://bucket/prefix")
+        return UPath(text.rstrip("/"), endpoint_url=endpoint())
+    return Path(text).expanduser().resolve()
+
+
+def uri(path: StoragePath) -> str:
+    """What Polars and pyarrow are given to read a file: a local path or an s3:// URL."""
+    return str(path)
+
+
+def check_bucket(root: UPath, setting: str) -> None:
+    """Fail before anything is written when the bucket cannot take objects, saying why."""
+    bucket = root.path.split("/", 1)[0]
+    where = f"{S3_SCHEME}{bucket} at {endpoint() or 'AWS'}"
+    probe = root / f".write-probe-{uuid.uuid4().hex}"
+    try:
+        probe.write_bytes(b"")
+        probe.unlink(missing_ok=True)
+    except OSError as error:
+        text = str(error)
+        fixes = {
+            "NO_SUCH_BUCKET": f"create the bucket or fix {setting}",
+            **dict.fromkeys(
+                ["ACCESS_DENIED", "INVALID_ACCESS_KEY_ID", "SIGNATURE_DOES_NOT_MATCH"],
+                "the server refused the credentials; fix AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY",
+            ),
+            "NETWORK_CONNECTION": f"no S3 server answers; start it or fix {ENDPOINT_VARIABLES[1]}",
+        }
+        fix = next(
+            (hint for code, hint in fixes.items() if code in text),
+            f"check {setting} and the AWS_* variables",
+        )
+        raise ConfigurationError(
+            f"{setting}={root} cannot be written ({where}): {fix}. details: {text}"
+        ) from None
