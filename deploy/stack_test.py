@@ -1,11 +1,13 @@
 """`make stack-test`: the scaled-out stack computes exactly what the embedded default computes.
 
-1. writes demo landing days, materializes them in-process on local folders (the reference);
+1. writes demo landing days, materializes them in-process on local folders (the reference),
+   and uploads the same files to the stack's landing prefix on S3 (moto's server);
 2. brings the stack up (deploy/stack.py), stops the sensor and schedule so only the backfill
    runs, launches a backfill of the days through the webserver's GraphQL API (the daemon
    turns it into one run per range: BackfillPolicy.single_run), steps run on the two Celery
    workers; prints wall time and each worker's share of the steps;
-3. compares every Parquet table with the reference, row for row, order-insensitive;
+3. copies the warehouse down from S3 and compares every Parquet table with the reference,
+   row for row, order-insensitive;
 4. backfills again and SIGKILLs the Celery worker (its whole process group) that is running a
    step: the broker hands the unacknowledged step to the other worker, the run finishes, the
    tables are equal to the reference again (nothing lost, nothing doubled);
@@ -39,6 +41,7 @@ from loopback_stack.settings import (
     StackError,
     export_settings,
     paths,
+    setting,
     stack_env,
 )
 
@@ -54,7 +57,9 @@ class Difference(AssertionError):
 # ---------------------------------------------------------------- reference run
 
 
-def write_landing(landing: Path, start: str, days: int) -> None:
+def write_landing(landing: Path, start: str, days: int, remote: str) -> None:
+    """Demo files in a local folder (the reference reads them), copied to the stack's
+    landing location (an s3:// prefix or a folder)."""
     shutil.rmtree(landing, ignore_errors=True)
     landing.mkdir(parents=True)
     subprocess.run(
@@ -73,6 +78,24 @@ def write_landing(landing: Path, start: str, days: int) -> None:
         check=True,
         env=dict(os.environ, PYTHONPATH=str(REPO)),
     )
+    copy_tree(str(landing), remote)
+    say(f"copied the landing files to {remote}")
+
+
+def copy_tree(source: str, target: str) -> None:
+    """Copy a folder between a local path and an s3:// prefix (either way), with pyarrow."""
+    import pyarrow.fs as pafs
+
+    from telemetry_assets.object_storage import arrow_s3, endpoint
+
+    def side(location: str) -> tuple[str, pafs.FileSystem]:
+        if location.startswith("s3://"):
+            return location.removeprefix("s3://"), arrow_s3(endpoint())
+        Path(location).mkdir(parents=True, exist_ok=True)
+        return location, pafs.LocalFileSystem()
+
+    (src, src_fs), (dst, dst_fs) = side(source), side(target)
+    pafs.copy_files(src, dst, src_fs, dst_fs)
 
 
 def reference_run(landing: Path, root: Path, first: str, last: str) -> float:
@@ -117,9 +140,16 @@ def reference_run(landing: Path, root: Path, first: str, last: str) -> float:
 # ---------------------------------------------------------------- comparing warehouses
 
 
-def compare_warehouses(got: Path, want: Path) -> list[str]:
-    """Every Parquet file of `want` exists in `got` with the same schema and the same rows."""
+def compare_warehouses(location: str, want: Path, scratch: Path) -> list[str]:
+    """Every Parquet file of `want` exists at `location` (a folder or an s3:// prefix, copied
+    down into `scratch` first) with the same schema and the same rows."""
     import polars as pl
+
+    got = Path(location)
+    if location.startswith("s3://"):
+        shutil.rmtree(scratch, ignore_errors=True)
+        copy_tree(location, str(scratch))
+        got = scratch
 
     problems = []
     want_files = {p.relative_to(want) for p in want.rglob("*.parquet")}
@@ -313,6 +343,12 @@ def main(argv: list[str] | None = None) -> int:
         "--no-reference", action="store_true", help="only time the backfill (no comparison)"
     )
     parser.add_argument("--timeout", type=float, default=1800)
+    parser.add_argument(
+        "--storage",
+        choices=["s3", "local"],
+        default="s3",
+        help="landing, warehouse and reports on the stack's S3 server (default) or in folders",
+    )
     args = parser.parse_args(argv)
 
     first = dt.date.fromisoformat(args.start)
@@ -320,14 +356,20 @@ def main(argv: list[str] | None = None) -> int:
     # A killed worker's step goes to the other worker after this many seconds; it must stay
     # above the slowest step (raw_events of 7 demo days: ~30 s here under load).
     os.environ.setdefault("TELEMETRY_CELERY_VISIBILITY_TIMEOUT", "60" if args.days <= 7 else "900")
-    # The test empties its folders: always its own, under the stack folder, never the user's.
+    # The test empties its locations: always its own (the stack's own moto server, emptied
+    # when it stops, or folders under the stack folder), never the user's.
     for name, sub in DATA_DIR_SETTINGS.items():
-        os.environ[name] = str(paths()["root"] / sub)
+        os.environ[name] = (
+            f"s3://{setting('TELEMETRY_S3_BUCKET')}/{sub}"
+            if args.storage == "s3"
+            else str(paths()["root"] / sub)
+        )
     env = stack_env()
     export_settings(env)
     root = paths()["root"]
-    landing = Path(env["TELEMETRY_LANDING_DIR"])
-    warehouse = Path(env["TELEMETRY_WAREHOUSE_DIR"])
+    landing = root / "landing-files"
+    warehouse = env["TELEMETRY_WAREHOUSE_DIR"]
+    copied = root / "warehouse-copy"
     reference = root / "reference"
     problems: list[str] = []
     began = time.monotonic()
@@ -336,11 +378,13 @@ def main(argv: list[str] | None = None) -> int:
         lifecycle.down()
         # An earlier backfill left in the instance would resume and write into the warehouse.
         p = paths()
-        for folder in (landing, warehouse, Path(env["TELEMETRY_REPORTS_DIR"]), p["pg"], p["home"]):
+        local_dirs = [Path(env[n]) for n in DATA_DIR_SETTINGS if "://" not in env[n]]
+        for folder in (*local_dirs, landing, p["pg"], p["home"]):
             shutil.rmtree(folder, ignore_errors=True)
         lifecycle.up()
+        say(f"landing {env['TELEMETRY_LANDING_DIR']}, warehouse {warehouse}")
         stop_instigators(env)
-        write_landing(landing, args.start, args.days)
+        write_landing(landing, args.start, args.days, env["TELEMETRY_LANDING_DIR"])
         if not args.no_reference:
             seconds = reference_run(landing, reference, days[0], days[-1])
             say(f"in-process reference run on local folders: {seconds:.1f}s")
@@ -354,7 +398,7 @@ def main(argv: list[str] | None = None) -> int:
         if len({a["worker"] for a in attempts}) < 2:
             problems.append("the steps did not spread over both Celery workers")
         if not args.no_reference:
-            problems += compare_warehouses(warehouse, reference / "warehouse")
+            problems += compare_warehouses(warehouse, reference / "warehouse", copied)
             if not problems:
                 say("stack tables == in-process tables")
 
@@ -377,7 +421,7 @@ def main(argv: list[str] | None = None) -> int:
             repeated = [a["step"] for a in attempts if a["seconds"] is not None]
             if len(repeated) != len(set(repeated)):
                 problems.append("a step finished more than once")
-            kill_problems = compare_warehouses(warehouse, reference / "warehouse")
+            kill_problems = compare_warehouses(warehouse, reference / "warehouse", copied)
             problems += kill_problems
             if not kill_problems:
                 say("after the killed worker: stack tables == in-process tables")

@@ -14,11 +14,18 @@ are kept apart by the run coordinator's one-run-per-partition limit (deploy/dags
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
 import os
 import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import boto3
+import botocore.config
+import botocore.exceptions
 import fsspec
 import pyarrow.fs as pafs
 from fsspec.implementations.arrow import ArrowFSWrapper
@@ -131,3 +138,69 @@ def check_bucket(root: UPath, setting: str) -> None:
         raise ConfigurationError(
             f"{setting}={root} cannot be written ({where}): {fix}. details: {text}"
         ) from None
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    """One object under a prefix: its key relative to the prefix and what versions it."""
+
+    rel_key: str
+    size: int
+    last_modified: dt.datetime
+    etag: str
+
+
+@functools.lru_cache(maxsize=8)
+def _client(url: str | None, key_id: str | None) -> Any:
+    """A boto3 S3 client (listing with a start key, ETags) for one endpoint and identity."""
+    return boto3.client(
+        "s3",
+        endpoint_url=url,
+        region_name=_first_env(REGION_VARIABLES) or "us-east-1",
+        config=botocore.config.Config(
+            connect_timeout=CONNECT_TIMEOUT_SECONDS,
+            read_timeout=REQUEST_TIMEOUT_SECONDS,
+            retries={"max_attempts": RETRY_ATTEMPTS},
+        ),
+    )
+
+
+def _bucket_and_prefix(root: UPath) -> tuple[str, str]:
+    bucket, _, prefix = root.path.partition("/")
+    return bucket, f"{prefix.strip('/')}/" if prefix.strip("/") else ""
+
+
+def list_objects(root: UPath, after: str = "") -> Iterator[StoredObject]:
+    """Every object under the prefix whose relative key sorts after `after`, in key order,
+    fetched a page (1,000 keys) at a time as the caller consumes them."""
+    bucket, prefix = _bucket_and_prefix(root)
+    client = _client(endpoint(), os.environ.get("AWS_ACCESS_KEY_ID"))
+    pages = client.get_paginator("list_objects_v2").paginate(
+        Bucket=bucket, Prefix=prefix, StartAfter=f"{prefix}{after}" if after else ""
+    )
+    for page in pages:
+        for item in page.get("Contents", []):
+            yield StoredObject(
+                rel_key=item["Key"].removeprefix(prefix),
+                size=int(item["Size"]),
+                last_modified=item["LastModified"],
+                etag=item["ETag"].strip('"'),
+            )
+
+
+def stat_object(path: UPath) -> StoredObject | None:
+    """The object's current version; None when there is none."""
+    bucket, _, key = path.path.partition("/")
+    client = _client(endpoint(), os.environ.get("AWS_ACCESS_KEY_ID"))
+    try:
+        head = client.head_object(Bucket=bucket, Key=key)
+    except botocore.exceptions.ClientError as error:
+        if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+            return None
+        raise
+    return StoredObject(
+        rel_key=path.name,
+        size=int(head["ContentLength"]),
+        last_modified=head["LastModified"],
+        etag=head["ETag"].strip('"'),
+    )

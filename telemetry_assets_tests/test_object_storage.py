@@ -26,8 +26,8 @@ import pytest
 
 from telemetry_assets import object_storage, warehouse
 from telemetry_assets.definitions import ASSETS, CHECKS
+from telemetry_assets.defs import sensors
 from telemetry_assets.defs.resources import LandingZone, ReportsStore, Warehouse
-from telemetry_assets.defs.sensors import landing_sensor
 from telemetry_assets.devtools.demo.landing import generate_landing
 from telemetry_assets.landing.files import scan_landing
 from telemetry_assets.retention import delete_partition
@@ -173,43 +173,55 @@ def test_pipeline_on_object_storage_equals_local_folders(s3: MotoServer, tmp_pat
     assert keys and all(k.endswith(".parquet") for k in keys)
 
 
-def test_sensor_lists_objects_and_sees_a_rewrite(s3: MotoServer, tmp_path: Path) -> None:
+def test_sensor_sweeps_a_bucket_a_page_per_tick_and_sees_a_rewrite(
+    s3: MotoServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     prefix = f"s3://{BUCKET}/sensor/landing"
     landing = tmp_path / "landing"
     generate_landing(landing, dt.date.fromisoformat(FIRST), 1, events_per_hour=5)
     _upload(landing, prefix)
     root = object_storage.resolve(prefix)
-    scan = scan_landing(root)
-    local = scan_landing(landing)
+    for ignored in (".uploading/events-2025-03-01T05.jsonl", "a/b/events-2025-03-01T06.jsonl"):
+        (root / ignored).write_bytes(b"{}\n")  # hidden or two folders down: never read
+    scan, local = scan_landing(root), scan_landing(landing)
     assert [(f.rel_path, f.fmt, f.file_day) for f in scan.files] == [
         (f.rel_path, f.fmt, f.file_day) for f in local.files
     ]
     assert scan.skipped == local.skipped
-    (root / ".uploading-events-2025-03-01T05.jsonl").write_bytes(b"{}\n")  # hidden: ignored
 
+    page = 10
+    monkeypatch.setattr(sensors, "MAX_KEYS_PER_TICK", page)
     resources = {"landing": LandingZone(landing_dir=prefix)}
     with dg.instance_for_test() as instance:
 
         def tick(cursor: str | None) -> tuple[list[dg.RunRequest], str | None]:
             context = dg.build_sensor_context(instance=instance, cursor=cursor, resources=resources)
-            result = landing_sensor(context)
+            result = sensors.landing_sensor(context)
             if isinstance(result, dg.SkipReason):
                 return [], cursor
             return list(result.run_requests or []), result.cursor
 
-        requests, cursor = tick(None)
-        assert len(requests) == 1
-        assert tick(cursor)[0] == []
+        def sweep(cursor: str | None) -> tuple[int, str | None]:
+            """Ticks until the listing wraps around; how many asked for a run."""
+            asked = 0
+            for _ in range(len(scan.files) // page + 3):
+                requests, cursor = tick(cursor)
+                asked += len(requests)
+                if not json.loads(cursor or "{}").get("listed"):
+                    return asked, cursor
+            raise AssertionError("the sweep did not wrap around")
+
+        asked, cursor = sweep(None)
+        assert asked >= len(scan.files) // page  # one run per page that held new files
+        assert set(json.loads(cursor)["files"]) == {f.rel_path for f in scan.files}
+        assert sweep(cursor)[0] == 0  # nothing changed: a quiet sweep
         time.sleep(1.1)  # object last-modified times have whole seconds
-        changed = scan.files[0]
-        changed.path.write_bytes(changed.path.read_bytes())
-        requests, after = tick(cursor)
-    assert len(requests) == 1
-    assert requests[0].tags["telemetry/file_days"] == FIRST
-    assert (
-        json.loads(after)["files"][changed.rel_path]
-        != json.loads(cursor)["files"][changed.rel_path]
-    )
+        changed = scan.files[-1]
+        changed.path.write_bytes(changed.path.read_bytes() + b"\n")
+        asked, after = sweep(cursor)
+    assert asked == 1
+    before, now = (json.loads(c)["files"][changed.rel_path] for c in (cursor, after))
+    assert before != now
 
 
 def test_retention_deletes_a_day_of_objects(s3: MotoServer) -> None:

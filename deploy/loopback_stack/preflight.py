@@ -94,4 +94,18 @@ def preflight() -> None:
     check_postgres()
     check_redis()
     check_s3()
+    check_data_dirs()
     say("preflight ok: PostgreSQL, Redis and the S3 bucket answer with the configured settings")
+
+
+def check_data_dirs() -> None:
+    """The landing, warehouse and reports locations take writes, checked the way the code
+    location checks them before a run."""
+    from telemetry_assets import object_storage, settings, warehouse
+
+    for setting_ in (settings.LANDING_DIR, settings.WAREHOUSE_DIR, settings.REPORTS_DIR):
+        location = object_storage.resolve(settings.env_value(setting_))
+        try:
+            warehouse.check_writable(location, setting_.env)
+        except (PermissionError, settings.ConfigurationError) as error:
+            raise StackError(str(error)) from None

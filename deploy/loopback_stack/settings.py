@@ -33,7 +33,8 @@ SETTINGS = {
     "TELEMETRY_EXECUTOR": "celery",
     "TELEMETRY_CELERY_WORKERS": "2",
 }
-# The data folders' settings and, when unset, their subfolder of the stack folder.
+# The data folders' settings and, when unset, their prefix in the stack's S3 bucket
+# (s3://<TELEMETRY_S3_BUCKET>/<prefix>); a local folder works too.
 DATA_DIR_SETTINGS = {
     "TELEMETRY_LANDING_DIR": "landing",
     "TELEMETRY_WAREHOUSE_DIR": "warehouse",
@@ -81,8 +82,10 @@ def stack_env() -> dict[str, str]:
     env["PYTHONPATH"] = os.pathsep.join(
         [str(REPO), *[x for x in env.get("PYTHONPATH", "").split(os.pathsep) if x]]
     )
+    # The code location reads the endpoint where every AWS client does.
+    env["AWS_ENDPOINT_URL"] = setting("TELEMETRY_S3_ENDPOINT")
     for name, sub in DATA_DIR_SETTINGS.items():
-        value = env.get(name, "").strip() or str(p["root"] / sub)
+        value = env.get(name, "").strip() or f"s3://{setting('TELEMETRY_S3_BUCKET')}/{sub}"
         env[name] = value if "://" in value else str(Path(value).resolve())
     env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
     return env
@@ -91,8 +94,8 @@ def stack_env() -> dict[str, str]:
 def export_settings(env: dict[str, str]) -> None:
     """Put the settings and DAGSTER_HOME of `env` (from stack_env) into this process's
     environment, so in-process checks and Dagster calls read the same values."""
-    os.environ.update({k: env[k] for k in SETTINGS})
-    os.environ["DAGSTER_HOME"] = env["DAGSTER_HOME"]
+    for name in [*SETTINGS, *DATA_DIR_SETTINGS, "AWS_ENDPOINT_URL", "DAGSTER_HOME"]:
+        os.environ[name] = env[name]
 
 
 def servers() -> set[str]:

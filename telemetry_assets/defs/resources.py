@@ -15,7 +15,7 @@ from pydantic import field_validator
 
 from telemetry_assets import object_storage, settings, warehouse
 from telemetry_assets.alerting import Threshold
-from telemetry_assets.landing.files import LandingScan, scan_landing
+from telemetry_assets.landing.files import LandingScan, scan_landing, scan_landing_page
 from telemetry_assets.object_storage import StoragePath
 
 
@@ -51,6 +51,10 @@ class LandingZone(dg.ConfigurableResource):
 
     def scan(self) -> LandingScan:
         return scan_landing(self.root())
+
+    def scan_page(self, after: str, limit: int) -> LandingScan:
+        """At most `limit` keys of a bucket named after `after`; a folder is listed whole."""
+        return scan_landing_page(self.root(), after, limit)
 
 
 class Warehouse(dg.ConfigurableResource):

@@ -1,7 +1,12 @@
 """The landing sensor: new, changed or deleted files -> plain runs over the days they affect.
 
 The cursor maps every landing file seen to "file day|fingerprint", so a tick only compares
-stat() results. A change on file days F..G affects, through the windows of `windows`:
+stat() results. A landing folder is listed whole each tick; a bucket is listed a page of at
+most MAX_KEYS_PER_TICK keys per tick, starting after the last key of the previous page (kept
+in the cursor), so a sweep over a large bucket spreads over several ticks; only the cursor
+entries inside the listed range are compared with it.
+
+A change on file days F..G affects, through the windows of `windows`:
 
 1. every asset on days F-LATE_DAYS .. G+EARLY_DAYS (the event days those files feed; raw
    parts of unchanged files in that range are reused, not parsed again). One plain run with
@@ -19,7 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +43,7 @@ from telemetry_assets.windows import (
 )
 
 MAX_DAYS_PER_TICK = 31
+MAX_KEYS_PER_TICK = 10_000
 TICK_INTERVAL_SECONDS = 5
 CHANGE_TAG = "telemetry/landing_change"
 RANGE_START_TAG = "dagster/asset_partition_range_start"
@@ -71,14 +77,20 @@ class LandingChanges:
 
 
 def diff_landing(
-    previous: Mapping[str, str], files: list[LandingFile], max_days: int = MAX_DAYS_PER_TICK
+    previous: Mapping[str, str],
+    files: list[LandingFile],
+    max_days: int = MAX_DAYS_PER_TICK,
+    listed: Callable[[str], bool] = lambda _: True,
 ) -> LandingChanges:
-    """What changed since the cursor, limited to the earliest `max_days` file days.
+    """What changed since the cursor among the `listed` names, limited to the earliest
+    `max_days` file days.
 
-    Files of postponed days keep their old cursor entry (or none), so the next tick sees them
-    again: a tick's work stays bounded however much has landed.
+    Files of postponed days keep their old cursor entry (or none), so a later tick sees them
+    again: a tick's work stays bounded however much has landed. Cursor entries outside the
+    listed range are kept as they are.
     """
-    current = {f.rel_path: f"{f.file_day.isoformat()}|{f.fingerprint.token()}" for f in files}
+    current = {p: entry for p, entry in previous.items() if not listed(p)}
+    current.update({f.rel_path: f"{f.file_day.isoformat()}|{f.fingerprint.token()}" for f in files})
     touched = {p for p in current.keys() | previous.keys() if current.get(p) != previous.get(p)}
     days = sorted({_day(current.get(p) or previous[p]) for p in touched})
     taken = frozenset(days[:max_days])
@@ -146,13 +158,24 @@ def request_key(changes: LandingChanges) -> str:
     return hashlib.sha256(material.encode()).hexdigest()[:16]
 
 
-def _read_cursor(text: str | None) -> tuple[dict[str, str], list[dict[str, str]]]:
-    """(file fingerprints, pending window runs); a cursor of earlier versions held the
-    fingerprints alone, and is read as such so an upgrade does not look like new files."""
-    state: dict[str, Any] = json.loads(text) if text else {}
-    if state and "files" not in state:
-        return state, []
-    return state.get("files", {}), state.get("pending", [])
+@dataclass(frozen=True)
+class Cursor:
+    files: dict[str, str]  # landing name -> "file day|fingerprint"
+    pending: list[dict[str, str]]  # window runs waiting for their core run
+    listed_through: str  # last key of the previous page of a bucket ("" : start over)
+
+    @classmethod
+    def read(cls, text: str | None) -> Cursor:
+        """A cursor of earlier versions held the fingerprints alone, and is read as such so
+        an upgrade does not look like new files."""
+        state: dict[str, Any] = json.loads(text) if text else {}
+        if state and "files" not in state:
+            return cls(state, [], "")
+        return cls(state.get("files", {}), state.get("pending", []), state.get("listed", ""))
+
+    def text(self) -> str:
+        state = {"files": self.files, "pending": self.pending, "listed": self.listed_through}
+        return json.dumps(state, sort_keys=True)
 
 
 def _window_request(item: dict[str, str]) -> dg.RunRequest:
@@ -192,13 +215,14 @@ def _follow_ups(
 def landing_sensor(
     context: dg.SensorEvaluationContext, landing: LandingZone
 ) -> dg.SensorResult | dg.SkipReason:
+    before = Cursor.read(context.cursor)
     try:
-        scan = landing.scan()
+        scan = landing.scan_page(before.listed_through, MAX_KEYS_PER_TICK)
     except dg.Failure as missing:
         return dg.SkipReason(missing.description)
-    previous, pending = _read_cursor(context.cursor)
+    pending = before.pending
     requests, pending = _follow_ups(context, pending) if pending else ([], [])
-    changes = diff_landing(previous, partitioned_now(scan.files))
+    changes = diff_landing(before.files, partitioned_now(scan.files), listed=scan.covers)
     core, windows = affected_ranges(changes.file_days) if changes.file_days else (None, None)
     if core is not None:
         context.log.info(changes.summary())
@@ -220,10 +244,10 @@ def landing_sensor(
             pending.append(
                 {"after": key, "first": windows.first.isoformat(), "last": windows.last.isoformat()}
             )
-    cursor = json.dumps({"files": changes.cursor, "pending": pending}, sort_keys=True)
+    cursor = Cursor(changes.cursor, pending, scan.through or "").text()
     if requests:
         return dg.SensorResult(run_requests=requests, cursor=cursor)
     idle = f"no new, changed or deleted landing files ({len(scan.files)} seen)"
-    if _read_cursor(cursor) == _read_cursor(context.cursor):
+    if Cursor.read(cursor) == before:
         return dg.SkipReason(idle)
     return dg.SensorResult(skip_reason=idle, cursor=cursor)

@@ -17,11 +17,16 @@ import stat
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
 
 from upath import UPath
 
-from telemetry_assets.object_storage import StoragePath, is_remote
+from telemetry_assets.object_storage import (
+    StoragePath,
+    StoredObject,
+    is_remote,
+    list_objects,
+    stat_object,
+)
 
 
 class FileFormat(StrEnum):
@@ -51,26 +56,27 @@ class Fingerprint:
 
     Size and mtime alone miss a same-size rewrite whose mtime was kept (`cp -p`, `rsync -a`):
     the inode change time cannot be set back by a writer, and a replaced file has a new inode,
-    so a change of content always changes the fingerprint without reading the bytes.
+    so a change of content always changes the fingerprint without reading the bytes. An
+    object has no inode or change time; its ETag (a digest of its content for a plain PUT)
+    plays that part.
     """
 
     size: int
     mtime_ns: int
     ctime_ns: int
-    inode: int
+    identity: str  # the inode of a file, the ETag of an object
 
     @classmethod
     def of(cls, info: os.stat_result) -> Fingerprint:
-        return cls(info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino)
+        return cls(info.st_size, info.st_mtime_ns, info.st_ctime_ns, str(info.st_ino))
 
     @classmethod
-    def of_object(cls, entry: dict[str, Any]) -> Fingerprint:
-        """An object's version: objects have no inode or change time, and are replaced whole
-        (a rewrite is a new PUT with a new last-modified time)."""
-        return cls(int(entry["size"]), int(entry["mtime"].timestamp() * 1e9), 0, 0)
+    def of_object(cls, stored: StoredObject) -> Fingerprint:
+        mtime_ns = int(stored.last_modified.timestamp()) * 1_000_000_000
+        return cls(stored.size, mtime_ns, 0, stored.etag)
 
     def token(self) -> str:
-        return f"{self.size}:{self.mtime_ns}:{self.ctime_ns}:{self.inode}"
+        return f"{self.size}:{self.mtime_ns}:{self.ctime_ns}:{self.identity}"
 
 
 @dataclass(frozen=True)
@@ -85,8 +91,17 @@ class LandingFile:
 
 @dataclass
 class LandingScan:
+    """The landing files of one listing, which covered the names in (after, through]:
+    everything for a folder, possibly one page of keys for a bucket (through=None: to the
+    end)."""
+
     files: list[LandingFile] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)
+    after: str = ""
+    through: str | None = None
+
+    def covers(self, rel_path: str) -> bool:
+        return rel_path > self.after and (self.through is None or rel_path <= self.through)
 
     def for_days(self, days: set[dt.date]) -> list[LandingFile]:
         return [f for f in self.files if f.file_day in days]
@@ -141,10 +156,8 @@ def _classified(scan: LandingScan, rel_path: str) -> tuple[FileFormat, dt.date, 
 def fingerprint(path: StoragePath) -> Fingerprint | None:
     """The current version of one landing file; None when it is gone."""
     if is_remote(path):
-        try:
-            return Fingerprint.of_object(path.fs.info(path.path))
-        except FileNotFoundError:
-            return None
+        stored = stat_object(path)
+        return None if stored is None else Fingerprint.of_object(stored)
     try:
         return Fingerprint.of(os.stat(path))
     except FileNotFoundError:
@@ -156,39 +169,41 @@ def scan_landing(root: StoragePath) -> LandingScan:
     return _scan_objects(root) if is_remote(root) else _scan_folder(root)
 
 
-def _object_entries(root: UPath) -> list[tuple[str, dict[str, Any]]]:
-    """Visible objects directly under the prefix and under its visible direct "folders"."""
-    found: list[tuple[str, dict[str, Any]]] = []
-    for entry in root.fs.ls(root.path, detail=True):
-        name = entry["name"].rsplit("/", 1)[-1]
-        if is_hidden(name):
+def is_landing_key(rel_key: str) -> bool:
+    """An object the landing reads: directly under the prefix or one "folder" down, with no
+    hidden part in its key."""
+    parts = rel_key.split("/")
+    return len(parts) <= 2 and not any(is_hidden(part) for part in parts)
+
+
+def scan_landing_page(root: StoragePath, after: str, limit: int) -> LandingScan:
+    """The landing files named after `after`, listing at most `limit` objects of a bucket
+    (a folder is listed whole: one directory read is cheap)."""
+    return _scan_objects(root, after, limit) if is_remote(root) else _scan_folder(root)
+
+
+def _scan_objects(root: UPath, after: str = "", limit: int | None = None) -> LandingScan:
+    scan = LandingScan(after=after)
+    last = after
+    for listed, stored in enumerate(list_objects(root, after)):
+        if limit is not None and listed == limit:
+            scan.through = last
+            break
+        last = stored.rel_key
+        if not is_landing_key(stored.rel_key):
             continue
-        if entry["type"] == "directory":
-            found.extend(
-                (f"{name}/{child['name'].rsplit('/', 1)[-1]}", child)
-                for child in root.fs.ls(entry["name"], detail=True)
-                if child["type"] == "file" and not is_hidden(child["name"].rsplit("/", 1)[-1])
-            )
-        elif entry["type"] == "file":
-            found.append((name, entry))
-    return found
-
-
-def _scan_objects(root: UPath) -> LandingScan:
-    scan = LandingScan()
-    for rel_path, entry in sorted(_object_entries(root), key=lambda item: item[0]):
-        kind = _classified(scan, rel_path)
+        kind = _classified(scan, stored.rel_key)
         if kind is None:
             continue
         fmt, day, gzipped = kind
         scan.files.append(
             LandingFile(
-                rel_path=rel_path,
-                path=root / rel_path,
+                rel_path=stored.rel_key,
+                path=root / stored.rel_key,
                 fmt=fmt,
                 file_day=day,
                 gzipped=gzipped,
-                fingerprint=Fingerprint.of_object(entry),
+                fingerprint=Fingerprint.of_object(stored),
             )
         )
     return scan
