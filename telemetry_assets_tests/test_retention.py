@@ -7,6 +7,7 @@ import dagster as dg
 import pytest
 
 from telemetry_assets import retention, settings
+from telemetry_assets.definitions import ASSETS, CHECKS
 from telemetry_assets.defs.resources import Warehouse
 from telemetry_assets.defs.retention import (
     LEDGER_DIR,
@@ -290,6 +291,43 @@ def test_the_job_deletes_expired_days_keeps_windows_and_records_them(pipeline):
     assert again.output_for_node("delete_expired_partitions") == {}
     assert len((pipeline.warehouse / LEDGER_DIR / LEDGER_NAME).read_text().splitlines()) == len(
         ledger
+    )
+
+
+def test_deleted_days_are_observed_in_their_asset_history(pipeline):
+    landing_days(pipeline.landing)
+    policy = Retention(raw_days=1, events_days=1, aggregate_days=0)
+    resources = {**pipeline.resources(), "retention": policy}
+    with dg.instance_for_test() as instance:
+        assert dg.materialize(
+            [*ASSETS, *CHECKS],
+            selection=["raw_events"],
+            instance=instance,
+            resources=resources,
+            tags={
+                "dagster/asset_partition_range_start": FIRST.isoformat(),
+                "dagster/asset_partition_range_end": LAST.isoformat(),
+            },
+        ).success
+        key = dg.AssetKey("raw_events")
+        before = instance.get_materialized_partitions(key)
+        result = retention_job.execute_in_process(
+            run_config={
+                "ops": {
+                    "delete_expired_partitions": {"config": {"reference_day": LAST.isoformat()}}
+                }
+            },
+            resources=resources,
+            instance=instance,
+        )
+        deleted = set(result.output_for_node("delete_expired_partitions")["raw_events"])
+        observed = instance.fetch_observations(key, limit=100).records
+    assert deleted and deleted < before
+    assert before - deleted == {d.isoformat() for d in days_of(pipeline, "raw_events")}
+    assert {r.partition_key for r in observed} == deleted
+    assert all(
+        r.asset_observation.metadata["deleted_by_retention_run"].value == result.run_id
+        for r in observed
     )
 
 

@@ -94,6 +94,26 @@ def append_ledger(root: StoragePath, rows: list[dict[str, Any]]) -> StoragePath:
     return path
 
 
+def observe_deletions(
+    context: dg.OpExecutionContext, by_table: dict[str, list[str]]
+) -> list[dg.AssetObservation]:
+    """One observation per deleted day of an asset, so its history in the UI says when and by
+    which run the day went. (Dagster's open-source event log cannot un-materialize a
+    partition, so the day still counts as materialized there.)"""
+    observations = []
+    for table, days in by_table.items():
+        key = dg.AssetKey(table)
+        materialized = context.instance.get_materialized_partitions(key)
+        observations += [
+            dg.AssetObservation(
+                key, partition=day, metadata={"deleted_by_retention_run": context.run_id}
+            )
+            for day in days
+            if day in materialized
+        ]
+    return observations
+
+
 def ledger_rows(
     deleted: list[Deletion], reference_day: dt.date, policy: RetentionPolicy, run_id: str
 ) -> list[dict[str, Any]]:
@@ -155,6 +175,8 @@ def delete_expired_partitions(
             f"retention deleted {len(days)} day(s) of {table} "
             f"({days[0]} .. {days[-1]}, {bytes_by_table[table]} bytes)"
         )
+    for observation in observe_deletions(context, by_table):
+        context.log_event(observation)
     if not policy.configured:
         context.log.info("no retention policy configured (TELEMETRY_RETAIN_*): nothing deleted")
     return dg.Output(
