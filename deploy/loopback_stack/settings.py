@@ -3,6 +3,7 @@ environment its processes run with."""
 
 from __future__ import annotations
 
+import hashlib
 import os
 import sys
 from pathlib import Path
@@ -57,15 +58,31 @@ def stack_dir() -> Path:
     return (path if path.is_absolute() else REPO / path).resolve()
 
 
+def reachable_by_others(folder: Path) -> bool:
+    """Every folder on the way can be passed through by another user (o+x)."""
+    return all(p.stat().st_mode & 0o001 for p in [folder, *folder.parents] if p.exists())
+
+
+def postgres_dir(root: Path) -> Path:
+    """Where the cluster lives. As root, PostgreSQL runs as the `postgres` user, which must be
+    able to reach its folders: a checkout under a private folder (a CI clone in a 0700 temp
+    dir, a home folder) gets its cluster in a folder of its own under /var/tmp instead."""
+    if os.geteuid() != 0 or reachable_by_others(root):
+        return root
+    digest = hashlib.sha256(str(root).encode()).hexdigest()[:12]
+    return Path("/var/tmp") / f"telemetry-stack-{digest}"
+
+
 def paths() -> dict[str, Path]:
     root = stack_dir()
+    pg_root = postgres_dir(root)
     return {
         "root": root,
         "pids": root / "pids",
         "logs": root / "logs",
         "home": root / "dagster_home",
-        "pg": root / "pg",
-        "pgsock": root / "pgsock",
+        "pg": pg_root / "pg",
+        "pgsock": pg_root / "pgsock",
         "redis": root / "redis",
         "s3": root / "s3",
         "celery_yaml": root / "celery.yaml",
