@@ -234,13 +234,16 @@ def write_parts(root: StoragePath, files: list[LandingFile]) -> list[StagedFile]
     big a file or the day is. A file's part is written once its last window is gated.
     """
     window: list[pl.DataFrame] = []
+    window_rows = 0
     parts: list[_PartWriter] = []  # parts with rows in the window; all but the last read fully
     staged: list[StagedFile] = []
 
     def gate_window(last_is_complete: bool) -> None:
+        nonlocal window_rows
         if window:
             rows = raw_rows(apply_gate(pl.concat(window)))
             window.clear()
+            window_rows = 0
             # One Arrow conversion per window; each file's rows are a contiguous slice of it
             # (raw_rows sorts by source_file, source_line), so a part costs no query of its own.
             table = rows.to_arrow().cast(_RAW_ARROW_SCHEMA)
@@ -272,7 +275,8 @@ def write_parts(root: StoragePath, files: list[LandingFile]) -> list[StagedFile]
                     [source.new_from_index(0, rows), file_day.new_from_index(0, rows)]
                 )
             )
-            if sum(frame.height for frame in window) >= GATE_ROWS:
+            window_rows += rows
+            if window_rows >= GATE_ROWS:
                 gate_window(last_is_complete=False)
         part.read_error = reader.read_error
     gate_window(last_is_complete=True)

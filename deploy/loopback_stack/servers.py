@@ -47,7 +47,8 @@ def as_pg_user(argv: list[str]) -> list[str]:
     """PostgreSQL refuses to run as root: run its tools as the `postgres` system user then."""
     if os.geteuid() != 0:
         return argv
-    return ["runuser", "-u", "postgres", "--", *argv]
+    # From a folder the postgres user can enter (PostgreSQL's tools refuse a cwd they cannot).
+    return ["runuser", "-u", "postgres", "--", "env", "-C", str(paths()["pg"].parent), *argv]
 
 
 def pg_ctl(*args: str) -> list[str]:
@@ -97,7 +98,8 @@ def start_postgres(env: dict[str, str]) -> None:
         )
     if subprocess.run(pg_ctl("status"), capture_output=True).returncode != 0:
         refuse_taken_port(port, "TELEMETRY_PG_PORT")
-        log = p["logs"] / "postgres.log"
+        log = p["pglog"]
+        log.parent.mkdir(parents=True, exist_ok=True)
         log.touch()
         os.chown(log, uid, gid)
         options = (

@@ -83,6 +83,7 @@ def paths() -> dict[str, Path]:
         "home": root / "dagster_home",
         "pg": pg_root / "pg",
         "pgsock": pg_root / "pgsock",
+        "pglog": pg_root / "logs" / "postgres.log",
         "redis": root / "redis",
         "s3": root / "s3",
         "celery_yaml": root / "celery.yaml",
