@@ -90,3 +90,9 @@ def test_other_addresses_need_a_token(tmp_path, host):
     with pytest.raises(ConfigurationError, match="TELEMETRY_API_TOKEN"):
         ServiceConfig(landing_dir=tmp_path).check_bind(host)
     ServiceConfig(landing_dir=tmp_path, token="t").check_bind(host)
+
+
+def test_an_object_storage_landing_is_refused_naming_the_variable(monkeypatch):
+    monkeypatch.setenv("TELEMETRY_LANDING_DIR", "s3://telemetry/landing")
+    with pytest.raises(ConfigurationError, match="TELEMETRY_LANDING_DIR=s3://telemetry/landing"):
+        ServiceConfig.from_env()
