@@ -4,8 +4,9 @@ The file name alone decides the format; every other file is ignored, and so is e
 subfolder whose name starts with `.` or `_` (writers upload under such names and rename when
 done). Only the landing folder and its direct subfolders are scanned, and links that lead
 outside the landing folder are reported and skipped so a landing name can never pull in data
-from elsewhere. On object storage (`s3://`) the same two levels are listed, one request per
-"folder" page, and a file version is its size and last-modified time.
+from elsewhere. On object storage (`s3://`) the keys under the prefix are listed in key order
+(1,000 a request), keeping those of the same two levels, and a file version is the object's
+size, last-modified time and ETag.
 """
 
 from __future__ import annotations
