@@ -24,7 +24,7 @@ import duckdb
 import pyarrow.fs as pafs
 import pytest
 
-from telemetry_assets import object_storage, warehouse
+from telemetry_assets import object_storage, staging, warehouse
 from telemetry_assets.definitions import ASSETS, CHECKS
 from telemetry_assets.defs import sensors
 from telemetry_assets.defs.resources import LandingZone, ReportsStore, Warehouse
@@ -286,3 +286,17 @@ def test_bad_object_storage_settings_fail_at_start_naming_the_fix(case: str) -> 
         assert all(o["Key"].endswith("/") and o["Size"] == 0 for o in objects), objects
     finally:
         server.stop()
+
+
+def test_parallel_staging_writes_parts_to_the_bucket(
+    s3: MotoServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Worker processes get the bucket location pickled and write their parts into it."""
+    landing = tmp_path / "landing"
+    generate_landing(landing, dt.date.fromisoformat(FIRST), 1, events_per_hour=5)
+    files = scan_landing(landing).files
+    monkeypatch.setattr(staging, "PARALLEL_MIN_BYTES", 0)
+    root = object_storage.resolve(f"s3://{BUCKET}/parallel/warehouse")
+    staged = staging.stage_files(root, files, workers=2)
+    assert [s.source_file for s in staged] == [f.rel_path for f in files]
+    assert all(staging.current_part(root, f) is not None for f in files)
