@@ -52,15 +52,15 @@ def one_object_per_line(buffer: bytes) -> bool:
     )
 
 
-def non_canonical_numbers(texts: list[bytes], joined: bytes) -> list[int]:
-    """Positions of the texts (`joined` is them joined by newlines) that may hold a number
-    msgspec writes unlike `canonical_json`. A match of NOT_CANONICAL_NUMBER needs a digit, `e`,
-    a digit or a run of 19 digits: with digits read as `0`, two byte searches rule out almost
-    every block before a regular expression (slow in Python) looks at a single text."""
-    digits = joined.translate(_DIGITS_AS_ZERO)
+def non_canonical_numbers(lines: bytes) -> list[int]:
+    """Positions of the lines (an `encode_lines` output) that may hold a number msgspec writes
+    unlike `canonical_json`. A match of NOT_CANONICAL_NUMBER needs a digit, `e`, a digit or a
+    run of 19 digits: with digits read as `0`, two byte searches rule out almost every block
+    before a regular expression (slow in Python) looks at a single line."""
+    digits = lines.translate(_DIGITS_AS_ZERO)
     if b"0e0" not in digits and b"0" * 19 not in digits:
         return []
-    return [row for row, text in enumerate(texts) if _NOT_CANONICAL(text)]
+    return [row for row, line in enumerate(lines.split(b"\n")) if _NOT_CANONICAL(line)]
 
 
 def decode_block_path(block: Block, regular: RegularFrame, exact: ExactDecoder) -> pl.DataFrame:

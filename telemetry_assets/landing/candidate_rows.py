@@ -149,17 +149,17 @@ class CandidateRows:
         return pl.DataFrame([series[name].alias(name) for name in CANDIDATE_SCHEMA])
 
 
-def constant_column(value: str | None, rows: int) -> pl.Series:
+def constant_column(value: str | None, rows: int, name: str = "") -> pl.Series:
     """A string column holding one value, built without a query (a block of a small file
     would otherwise pay the query engine's start-up once per constant column)."""
-    return _one_value(value).new_from_index(0, rows)
+    return _one_value(value, name).new_from_index(0, rows)
 
 
 @cache
-def _one_value(value: str | None) -> pl.Series:
+def _one_value(value: str | None, name: str) -> pl.Series:
     """The one-row column `constant_column` repeats (kept: building even one row costs more
     than repeating it; it is never handed out, so nothing can change it)."""
-    return pl.Series([value], dtype=pl.String)
+    return pl.Series(name, [value], dtype=pl.String)
 
 
 def empty_candidates() -> pl.DataFrame:

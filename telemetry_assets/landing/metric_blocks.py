@@ -109,10 +109,9 @@ def _regular_frame(buffer: bytes, numbers: pl.Series) -> pl.DataFrame | None:
         records = SORTED_ENCODER.encode_lines(
             [_Mapped(s.metric_type, p, s.timestamp) for s, p in zip(samples, payloads, strict=True)]
         )
-        joined = SORTED_ENCODER.encode_lines(payloads)
-        texts = _lines(joined)
-        frame = _frame(buffer, numbers, samples, payloads, _lines(records), texts)
-    redo = non_canonical_numbers(texts, joined)
+        payload_texts = SORTED_ENCODER.encode_lines(payloads)
+        frame = _frame(buffer, numbers, samples, payloads, records, payload_texts)
+    redo = non_canonical_numbers(payload_texts)
     return redo_exactly(frame, pl.Series(redo, dtype=pl.UInt32), decode_metric_samples)
 
 
@@ -133,45 +132,54 @@ def _frame(
     numbers: pl.Series,
     samples: list[_Sample],
     payloads: list[dict[str, Any]],
-    records: list[bytes],
-    payload_texts: list[bytes],
+    records: bytes,
+    payload_texts: bytes,
 ) -> pl.DataFrame:
+    """The candidate columns (built as named Series and stacked: a small block would pay more
+    for a DataFrame constructor's checks than for its columns)."""
     rows = len(samples)
     sha256 = hashlib.sha256
     latencies = [payload.get("latency_ms", ABSENT) for payload in payloads]
     latency_types = [json_type(latency) for latency in latencies]
-    series = {name: constant_column(value, rows) for name, value in _CONSTANTS.items()}
+    keys = set().union(*payloads)  # the payload keys of the block, to skip keys none has
+    series = {name: constant_column(value, rows, name) for name, value in _CONSTANTS.items()}
+    for name in KEY_FIELDS:
+        if name in keys:
+            series[name] = pl.Series(
+                name, [key_text(payload.get(name)) for payload in payloads], dtype=pl.String
+            )
+        else:
+            series[name] = constant_column(None, rows, name)
     series.update(
-        source_line=numbers.cast(pl.Int64),
-        raw=pl.Series(buffer.split(b"\n")[:rows], dtype=pl.Binary),
-        event=pl.Series([sample.metric_type for sample in samples], dtype=pl.String),
-        timestamp=pl.Series([sample.timestamp for sample in samples], dtype=pl.String),
-        tags_type=pl.Series([_TAGS[sample.tags is UNSET] for sample in samples], dtype=pl.String),
-        latency_type=pl.Series(latency_types, dtype=pl.String),
+        source_line=numbers.cast(pl.Int64).alias("source_line"),
+        raw=pl.Series("raw", buffer.split(b"\n")[:rows], dtype=pl.Binary),
+        event=pl.Series("event", [sample.metric_type for sample in samples], dtype=pl.String),
+        timestamp=pl.Series("timestamp", [sample.timestamp for sample in samples], dtype=pl.String),
+        tags_type=pl.Series(
+            "tags_type", [_TAGS[sample.tags is UNSET] for sample in samples], dtype=pl.String
+        ),
+        latency_type=pl.Series("latency_type", latency_types, dtype=pl.String),
         latency_ms=pl.Series(
+            "latency_ms",
             [
                 as_float(latency) if kind == _NUMBER else None
                 for latency, kind in zip(latencies, latency_types, strict=True)
             ],
             dtype=pl.Float64,
         ),
-        payload=pl.Series(payload_texts, dtype=pl.Binary).cast(pl.String),
-        event_id=pl.Series([sha256(record).hexdigest() for record in records], dtype=pl.String),
+        payload=pl.Series("payload", _lines(payload_texts.decode()), dtype=pl.String),
+        event_id=pl.Series(
+            "event_id",
+            [sha256(record).hexdigest() for record in records.split(b"\n")[:rows]],
+            dtype=pl.String,
+        ),
     )
-    for name in KEY_FIELDS:
-        series[name] = _key_column(payloads, name)
-    return pl.DataFrame([series[name].alias(name) for name in CANDIDATE_SCHEMA])
+    first, *rest = (series[name] for name in CANDIDATE_SCHEMA)
+    return first.to_frame().hstack(rest)
 
 
-def _lines(encoded: bytes) -> list[bytes]:
+def _lines(encoded: str) -> list[str]:
     """The values of an `encode_lines` output (each ends with a newline; none holds one)."""
-    values = encoded.split(b"\n")
+    values = encoded.split("\n")
     values.pop()
     return values
-
-
-def _key_column(payloads: list[dict[str, Any]], name: str) -> pl.Series:
-    """A key as the contract reads it from each payload (all null when no payload has it)."""
-    if not any(name in payload for payload in payloads):
-        return constant_column(None, len(payloads))
-    return pl.Series([key_text(payload.get(name)) for payload in payloads], dtype=pl.String)
