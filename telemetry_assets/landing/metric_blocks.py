@@ -140,7 +140,10 @@ def _frame(
     rows = len(samples)
     sha256 = hashlib.sha256
     latencies = [payload.get("latency_ms", ABSENT) for payload in payloads]
-    latency_types = [json_type(latency) for latency in latencies]
+    # json_type depends on the type alone (ABSENT is the only `object`): asked once per type
+    one_of_each = {type(latency): latency for latency in latencies}
+    kinds = {kind: json_type(latency) for kind, latency in one_of_each.items()}
+    latency_types = [kinds[type(latency)] for latency in latencies]
     keys = set().union(*payloads)  # the payload keys of the block, to skip keys none has
     series = {name: constant_column(value, rows, name) for name, value in _CONSTANTS.items()}
     for name in KEY_FIELDS:
