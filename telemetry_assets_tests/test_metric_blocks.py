@@ -10,6 +10,7 @@ cannot pass by never taking the fast path.
 from __future__ import annotations
 
 import json
+import random
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +22,7 @@ from hypothesis import strategies as st
 from telemetry_assets.landing import block_path, metric_blocks
 from telemetry_assets.landing.decoders import decode, decode_block
 from telemetry_assets.landing.files import FileFormat
+from telemetry_assets.landing.json_values import canonical_json
 from telemetry_assets.landing.lines import Block, split_lines
 from telemetry_assets.landing.metric_blocks import decode_metric_block
 
@@ -318,3 +320,18 @@ def assert_block_equals_exact(data: bytes) -> None:
             patch.setattr(block_path, "REGULAR_GROUP", group)
             fast = decode_metric_block(Block(data, 1, True))
         assert fast.to_dicts() == exact_rows(data).to_dicts()
+
+
+def test_msgspec_writes_every_character_and_key_order_as_canonical_json():
+    """Why the block path needs no escape guard: for every code point (surrogates are not
+    valid JSON text), msgspec's sorted encoder writes strings and orders keys exactly as
+    `canonical_json` does."""
+    characters = [chr(c) for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF]
+    text = "".join(characters)
+    assert block_path.SORTED_ENCODER.encode(text) == canonical_json(text)
+    shuffled = characters.copy()
+    random.Random(7).shuffle(shuffled)  # keys given in no order; prefixes shared
+    keys = {f"{c}{d}": 0 for c, d in zip(shuffled, characters, strict=True)} | dict.fromkeys(
+        ("a" + c for c in shuffled[:1000]), 1
+    )
+    assert block_path.SORTED_ENCODER.encode(keys) == canonical_json(keys)
