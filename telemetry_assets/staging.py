@@ -37,7 +37,7 @@ from telemetry_assets.schemas.tables import RAW_EVENTS
 from telemetry_assets.windows import LATE_DAYS, START_DATE
 
 # Bump when reading or validation changes, so parts judged by older code are parsed again.
-PARSER_VERSION = "4"
+PARSER_VERSION = "5"
 RAW_ROW_GROUP = 131_072
 GATE_ROWS = RAW_ROW_GROUP  # records gated at once: bounds a worker's memory
 PARALLEL_MIN_BYTES = 32 * 1024 * 1024

@@ -14,7 +14,7 @@ round-trip text, which is what orjson (and msgspec) write too; with an exponent 
 (`1e+16` against `1e16`), so such floats are not generated. Integers of any size are generated
 in every numeric field, beyond 128 bits too.
 
-Block sizes are forced small (`LineBlocks` block_bytes, `event_blocks.REGULAR_GROUP` and
+Block sizes are forced small (`LineBlocks` block_bytes, `block_path.REGULAR_GROUP` and
 `DECODE_CHUNK`) so block and group boundaries fall everywhere. A failure replays from the
 example database in `telemetry_assets_tests/.hypothesis-db`.
 """
@@ -38,7 +38,7 @@ from hypothesis import strategies as st
 from hypothesis.database import DirectoryBasedExampleDatabase
 
 from telemetry_assets import record_census, staging
-from telemetry_assets.landing import event_blocks
+from telemetry_assets.landing import block_path
 from telemetry_assets.landing.files import scan_landing
 from telemetry_assets.landing.lines import LineBlocks
 
@@ -243,7 +243,9 @@ def event_objects(draw, deep: bool = True) -> dict:
 
 
 @st.composite
-def metric_objects(draw) -> dict:
+def metric_objects(draw, deep: bool = True) -> dict:
+    """A valid sample; tags flat unless `deep` (flat tags are what format C's block path
+    takes itself, and a tag named like a payload key the mapping writes is overridden)."""
     metric_type = draw(st.sampled_from(["latency", "count", "cpu"]))
     obj = {
         "timestamp": draw(timestamps),
@@ -252,8 +254,10 @@ def metric_objects(draw) -> dict:
         "value": draw(numbers(huge=True, non_negative=metric_type == "latency")),
     }
     if draw(st.booleans()):
-        tags = draw(payload_values(huge=True))
+        tags = draw(payload_values(huge=True, deep=deep))
         tags.pop("latency_ms", None)
+        for key in draw(st.lists(st.sampled_from(["service", "value", "session_id"]))):
+            tags[key] = draw(texts | numbers(huge=True))
         obj["tags"] = tags
     return obj
 
@@ -367,7 +371,7 @@ def landing_files(draw) -> tuple[str, bytes]:
     fmt = draw(st.sampled_from(["events", "events", "metrics"]))
     objects = event_objects() if fmt == "events" else metric_objects()
     if draw(st.booleans()):  # a file the block fast path may take whole (no line nested deep)
-        shallow = event_objects(deep=False) if fmt == "events" else objects
+        shallow = event_objects(deep=False) if fmt == "events" else metric_objects(deep=False)
         items = draw(st.lists(regular_items(shallow), min_size=1, max_size=10))
         return fmt, b"".join(line + b"\n" for item in items for line in item)
     lines = [line for item in draw(st.lists(line_items(objects), max_size=14)) for line in item]
@@ -396,8 +400,8 @@ def stage(fmt: str, body: bytes, gzipped: bool, block_bytes: int, group: int) ->
             "LineBlocks",
             lambda path, gz, header=False: LineBlocks(path, gz, header, block_bytes=block_bytes),
         )
-        patch.setattr(event_blocks, "REGULAR_GROUP", group)
-        patch.setattr(event_blocks, "DECODE_CHUNK", max(group, 2) * 2)
+        patch.setattr(block_path, "REGULAR_GROUP", group)
+        patch.setattr(block_path, "DECODE_CHUNK", max(group, 2) * 2)
         landing = Path(tmp) / "landing"
         landing.mkdir()
         name = f"{fmt}-2025-03-01T10.jsonl" + (".gz" if gzipped else "")

@@ -10,7 +10,7 @@ import polars as pl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from telemetry_assets.landing import event_blocks
+from telemetry_assets.landing import block_path
 from telemetry_assets.landing.decoders import decode
 from telemetry_assets.landing.event_blocks import decode_event_block
 from telemetry_assets.landing.files import FileFormat
@@ -183,11 +183,11 @@ def test_block_path_equals_the_exact_path(lines, terminated, group):
     whole block, a group of lines or single records fall back to the exact path."""
     data = b"\n".join(lines) + (b"\n" if terminated else b"")
     exact = decode(FileFormat.EVENTS, split_lines(data))
-    original = event_blocks.REGULAR_GROUP
-    event_blocks.REGULAR_GROUP = group
+    original = block_path.REGULAR_GROUP
+    block_path.REGULAR_GROUP = group
     try:
         block = decode_event_block(Block(data, first_line=1, final=True))
     finally:
-        event_blocks.REGULAR_GROUP = original
+        block_path.REGULAR_GROUP = original
     assert block.schema == exact.schema
     assert block.to_dicts() == exact.to_dicts()

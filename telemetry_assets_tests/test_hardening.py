@@ -531,7 +531,9 @@ def test_unexpected_decoder_error_names_file_and_line(tmp_path, monkeypatch):
         real(rows, obj)
 
     monkeypatch.setattr(metric_samples, "_map_sample", breaks_on_boom)
-    content = jsonl(metric_record(), "", metric_record(value=2), metric_record(service="boom"))
+    # an extra key is not a regular sample: the lines take the exact path, where it breaks
+    boom = metric_record(service="boom", note="not a regular sample")
+    content = jsonl(metric_record(), "", metric_record(value=2), boom)
     with pytest.raises(RuntimeError) as caught:
         stage(tmp_path, {"metrics-2025-03-01T10.jsonl": content})
     message = str(caught.value)

@@ -12,6 +12,7 @@ import gc
 import hashlib
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from functools import cache
 from typing import Any
 
 import orjson
@@ -46,6 +47,7 @@ ENVELOPE_TYPES: dict[str, str | None] = {
     "timestamp_type": JsonType.STRING.value,
     "payload_type": JsonType.OBJECT.value,
 }
+_NO_ROWS = pl.DataFrame(schema=CANDIDATE_SCHEMA)
 
 
 class RecordError(RuntimeError):
@@ -130,14 +132,14 @@ class CandidateRows:
             raise AssertionError(f"{rows} candidate rows for {len(self.lines)} records")
         series = {
             "source_line": pl.Series(self.lines.numbers, dtype=pl.Int64),
-            "format": _constant(self.fmt.value, rows),
+            "format": constant_column(self.fmt.value, rows),
             "raw": pl.Series(self.lines.lines, dtype=pl.Binary),
             "payload": pl.Series(self.dense.pop("payload"), dtype=pl.Binary).cast(pl.String),
         }
         for name, values in self.dense.items():
             series[name] = pl.Series(values, dtype=CANDIDATE_SCHEMA[name])
         for name, default in self.defaults.items():
-            column = _constant(default, rows)
+            column = constant_column(default, rows)
             changed = self.exceptions[name]
             if changed:
                 column = column.scatter(
@@ -147,10 +149,22 @@ class CandidateRows:
         return pl.DataFrame([series[name].alias(name) for name in CANDIDATE_SCHEMA])
 
 
-def _constant(value: str | None, rows: int) -> pl.Series:
+def constant_column(value: str | None, rows: int, name: str = "") -> pl.Series:
     """A string column holding one value, built without a query (a block of a small file
     would otherwise pay the query engine's start-up once per constant column)."""
-    return pl.Series([value], dtype=pl.String).new_from_index(0, rows)
+    return _one_value(value, name).new_from_index(0, rows)
+
+
+@cache
+def _one_value(value: str | None, name: str) -> pl.Series:
+    """The one-row column `constant_column` repeats (kept: building even one row costs more
+    than repeating it; it is never handed out, so nothing can change it)."""
+    return pl.Series(name, [value], dtype=pl.String)
+
+
+def empty_candidates() -> pl.DataFrame:
+    """No candidate rows (the empty block that ends most files)."""
+    return _NO_ROWS.clear()
 
 
 @contextmanager

@@ -19,23 +19,26 @@ it cannot vouch for goes to the exact path instead:
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
 from typing import Any
 
 import msgspec
 import polars as pl
 from msgspec import UNSET, UnsetType
 
+from telemetry_assets.landing.block_path import NOT_CANONICAL_NUMBER as _NOT_CANONICAL_NUMBER
+from telemetry_assets.landing.block_path import NOT_REGULAR as _NOT_REGULAR
+from telemetry_assets.landing.block_path import SORTED_ENCODER as _SORTED_ENCODER
+from telemetry_assets.landing.block_path import (
+    decode_block_path,
+    one_object_per_line,
+    redo_exactly,
+)
 from telemetry_assets.landing.candidate_rows import KEY_FIELDS, STRING_FIELDS, no_cyclic_gc
 from telemetry_assets.landing.events import TYPE_DEFAULTS, decode_events
 from telemetry_assets.landing.files import FileFormat
-from telemetry_assets.landing.lines import Block, FileLines
+from telemetry_assets.landing.lines import Block
 from telemetry_assets.schemas.candidates import CANDIDATE_SCHEMA, JsonType
 
-DECODE_CHUNK = 65_536  # records decoded at once on the exact path: bounds live Python objects
-REGULAR_GROUP = 4_096  # lines tried together once a whole block was not regular
-# Numbers msgspec writes or reads unlike `canonical_json`: positive exponents, long integers.
-_NOT_CANONICAL_NUMBER = r"[:,\[]-?(?:\d+(?:\.\d+)?e\d+|\d{19,})[,}\]]"
 # Characters an encoder escapes in a string; envelope strings without them encode as "<text>".
 _ESCAPED = r'["\\\x00-\x1f]'
 
@@ -69,8 +72,6 @@ class _KeysView(msgspec.Struct):
 
 _REGULAR = msgspec.json.Decoder(_Envelope)
 _KEYS = msgspec.json.Decoder(_KeysView)
-_SORTED_ENCODER = msgspec.json.Encoder(order="sorted")
-_NOT_REGULAR = (msgspec.DecodeError, UnicodeDecodeError, RecursionError)
 # The canonical record, as Polars reads it back (integers in key fields become decimal text).
 _CANONICAL_FIELDS = pl.Schema(
     {  # type: ignore[arg-type]  # dtype classes and instances mixed
@@ -89,32 +90,7 @@ _AFTER_PAYLOAD_TEXT = len(',"schema_version":"","timestamp":""}')
 def decode_event_block(block: Block) -> pl.DataFrame:
     """Candidate rows of a block: the whole block as regular records when it is one,
     otherwise groups of lines, and the exact path for the groups that are not regular."""
-    buffer = block.json_lines()
-    if buffer:
-        numbers = pl.int_range(block.first_line, block.first_line + block.line_count, eager=True)
-        frame = _regular_frame(buffer, numbers)
-        if frame is not None:
-            return frame
-    frames: list[pl.DataFrame] = []
-    for chunk in block.records.chunks(DECODE_CHUNK):
-        frames.extend(_decode_groups(chunk))
-    return pl.concat(frames)
-
-
-def _decode_groups(lines: FileLines) -> Iterator[pl.DataFrame]:
-    for group in lines.chunks(REGULAR_GROUP):
-        buffer = b"\n".join(group.lines)
-        frame = None if b"\r" in buffer else _regular_frame(buffer, pl.Series(group.numbers))
-        yield decode_events(group) if frame is None else frame
-
-
-def one_object_per_line(buffer: bytes) -> bool:
-    """Every line of the buffer starts with `{` and ends with `}` (see the module docstring:
-    with as many values as lines, that proves one value per line)."""
-    body = buffer.removesuffix(b"\n")
-    return (
-        body.startswith(b"{") and body.endswith(b"}") and body.count(b"\n") == body.count(b"}\n{")
-    )
+    return decode_block_path(block, _regular_frame, decode_events)
 
 
 def _regular_frame(buffer: bytes, numbers: pl.Series) -> pl.DataFrame | None:
@@ -200,13 +176,4 @@ def _exact_where_needed(frame: pl.DataFrame, canonical: bytes) -> pl.DataFrame:
         checks.extend(pl.col(name).str.contains(_ESCAPED) for name in STRING_FIELDS)
     kept = frame.select(CANDIDATE_SCHEMA.names())
     needs = frame.select(pl.arg_where(pl.any_horizontal(checks))).to_series()
-    if needs.is_empty():
-        return kept
-    exact = decode_events(
-        FileLines(
-            kept.get_column("source_line").gather(needs).to_list(),
-            kept.get_column("raw").gather(needs).to_list(),
-        )
-    )
-    rest = kept.filter(~pl.int_range(pl.len()).is_in(needs.implode()))
-    return pl.concat([rest, exact]).sort("source_line")
+    return redo_exactly(kept, needs, decode_events)

@@ -1,0 +1,95 @@
+"""What every block path shares: a block of JSON Lines decoded whole by msgspec, exactly.
+
+A format's block path gives exactly the candidate rows of its exact path, only faster, and
+sends every case it cannot vouch for to the exact path:
+
+- The block is taken whole only when each physical line is one record as it stands
+  (`Block.json_lines`), and then only when every line starts with `{` and ends with `}`
+  (`one_object_per_line`). msgspec reads a buffer as a stream of values, not of lines, so that
+  shape is what proves one value per line: a value cannot continue past a line end, because
+  `}` followed by `{` never occurs inside one JSON value and a string cannot hold a raw
+  newline; so each line holds at least one value, and as many values as lines means exactly
+  one each.
+- When a whole block is not regular, its records are tried in groups of REGULAR_GROUP lines;
+  a group that is not regular either is decoded by the exact path.
+- msgspec writes numbers like `canonical_json` except a float with a positive exponent
+  (`1e16` against `1e+16`), and a run of 19+ digits may be an integer beyond 64 bits:
+  `NOT_CANONICAL_NUMBER` finds both in canonical text, and such rows are redone exactly.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import msgspec
+import polars as pl
+
+from telemetry_assets.landing.lines import Block, FileLines
+
+DECODE_CHUNK = 65_536  # records decoded at once on the exact path: bounds live Python objects
+REGULAR_GROUP = 4_096  # lines tried together once a whole block was not regular
+# Numbers msgspec writes or reads unlike `canonical_json`: positive exponents, long integers.
+NOT_CANONICAL_NUMBER = r"[:,\[]-?(?:\d+(?:\.\d+)?e\d+|\d{19,})[,}\]]"
+# What msgspec raises on a buffer that is not all regular records (ValidationError included).
+NOT_REGULAR = (msgspec.DecodeError, UnicodeDecodeError, RecursionError)
+SORTED_ENCODER = msgspec.json.Encoder(order="sorted")
+_NOT_CANONICAL = re.compile(NOT_CANONICAL_NUMBER.encode()).search
+_DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
+
+# Candidate rows of a buffer whose lines are all regular records (None when they are not),
+# given the lines' numbers; and the exact path of the same format.
+RegularFrame = Callable[[bytes, pl.Series], pl.DataFrame | None]
+ExactDecoder = Callable[[FileLines], pl.DataFrame]
+
+
+def one_object_per_line(buffer: bytes) -> bool:
+    """Every line of the buffer starts with `{` and ends with `}` (see the module docstring:
+    with as many values as lines, that proves one value per line)."""
+    body = buffer.removesuffix(b"\n")
+    return (
+        body.startswith(b"{") and body.endswith(b"}") and body.count(b"\n") == body.count(b"}\n{")
+    )
+
+
+def non_canonical_numbers(lines: bytes) -> list[int]:
+    """Positions of the lines (an `encode_lines` output) that may hold a number msgspec writes
+    unlike `canonical_json`. A match of NOT_CANONICAL_NUMBER needs a digit, `e`, a digit or a
+    run of 19 digits: with digits read as `0`, two byte searches rule out almost every block
+    before a regular expression (slow in Python) looks at a single line."""
+    digits = lines.translate(_DIGITS_AS_ZERO)
+    if b"0e0" not in digits and b"0" * 19 not in digits:
+        return []
+    return [row for row, line in enumerate(lines.split(b"\n")) if _NOT_CANONICAL(line)]
+
+
+def decode_block_path(block: Block, regular: RegularFrame, exact: ExactDecoder) -> pl.DataFrame:
+    """Candidate rows of a block: the whole block as regular records when it is one,
+    otherwise groups of lines, and the exact path for the groups that are not regular."""
+    buffer = block.json_lines()
+    if buffer:
+        numbers = pl.int_range(block.first_line, block.first_line + block.line_count, eager=True)
+        frame = regular(buffer, numbers)
+        if frame is not None:
+            return frame
+    frames: list[pl.DataFrame] = []
+    for chunk in block.records.chunks(DECODE_CHUNK):
+        for group in chunk.chunks(REGULAR_GROUP):
+            buffer = b"\n".join(group.lines)
+            frame = None if b"\r" in buffer else regular(buffer, pl.Series(group.numbers))
+            frames.append(exact(group) if frame is None else frame)
+    return pl.concat(frames)
+
+
+def redo_exactly(frame: pl.DataFrame, rows: pl.Series, exact: ExactDecoder) -> pl.DataFrame:
+    """The block path's candidate rows with `rows` (positions) decoded again by the exact path."""
+    if rows.is_empty():
+        return frame
+    redone = exact(
+        FileLines(
+            frame.get_column("source_line").gather(rows).to_list(),
+            frame.get_column("raw").gather(rows).to_list(),
+        )
+    )
+    rest = frame.filter(~pl.int_range(pl.len()).is_in(rows.implode()))
+    return pl.concat([rest, redone]).sort("source_line")
