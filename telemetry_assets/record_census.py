@@ -18,6 +18,11 @@ from pathlib import Path
 BOM = b"\xef\xbb\xbf"
 _PIECE = 8 * 1024 * 1024
 _BLANK_LINES = re.compile(rb"^[ \t]*\r?\n", re.MULTILINE)
+# Where a blank line may start after a line end; a buffer without one (the usual case) has
+# none past its first line, and searching for it runs at memory speed where `_BLANK_LINES`
+# would try every byte.
+_MAY_BE_BLANK = re.compile(rb"\n[\n \t\r]")
+_BLANK_START = (b"\n", b" ", b"\t", b"\r")
 _BLANK_TAIL = re.compile(rb"[ \t]*\r?")
 
 
@@ -51,7 +56,8 @@ def count_records(path: Path, gzipped: bool, has_header: bool) -> int:
         cut = data.rfind(b"\n") + 1
         complete, carry = data[:cut], data[cut:]
         lines += complete.count(b"\n")
-        blank += len(_BLANK_LINES.findall(complete))
+        if complete[:1] in _BLANK_START or _MAY_BE_BLANK.search(complete):
+            blank += len(_BLANK_LINES.findall(complete))
     if not started:
         carry = carry.removeprefix(BOM)
     if carry and not _BLANK_TAIL.fullmatch(carry):
