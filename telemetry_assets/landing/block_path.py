@@ -23,6 +23,7 @@ import re
 from collections.abc import Callable
 
 import msgspec
+import numpy as np
 import polars as pl
 
 from telemetry_assets.landing.lines import Block, FileLines
@@ -43,13 +44,29 @@ RegularFrame = Callable[[bytes, pl.Series], pl.DataFrame | None]
 ExactDecoder = Callable[[FileLines], pl.DataFrame]
 
 
+NEWLINE, _OPEN, _CLOSE = b"\n"[0], b"{"[0], b"}"[0]
+
+
+def line_ends(buffer: bytes) -> np.ndarray | None:
+    """Where each line of the buffer ends (its `\\n`, or the buffer's end for an unterminated
+    last line) when every line starts with `{` and ends with `}`; None when one does not.
+
+    With as many values as lines, that shape proves one value per line (module docstring).
+    """
+    body = np.frombuffer(buffer, dtype=np.uint8)
+    if buffer.endswith(b"\n"):
+        body = body[:-1]
+    if not body.size or body[0] != _OPEN or body[-1] != _CLOSE:
+        return None
+    ends = np.flatnonzero(body == NEWLINE)
+    if not (np.all(body[ends - 1] == _CLOSE) and np.all(body[ends + 1] == _OPEN)):
+        return None
+    return np.append(ends, body.size)
+
+
 def one_object_per_line(buffer: bytes) -> bool:
-    """Every line of the buffer starts with `{` and ends with `}` (see the module docstring:
-    with as many values as lines, that proves one value per line)."""
-    body = buffer.removesuffix(b"\n")
-    return (
-        body.startswith(b"{") and body.endswith(b"}") and body.count(b"\n") == body.count(b"}\n{")
-    )
+    """Every line of the buffer starts with `{` and ends with `}` (see `line_ends`)."""
+    return line_ends(buffer) is not None
 
 
 def non_canonical_numbers(lines: bytes) -> list[int]:

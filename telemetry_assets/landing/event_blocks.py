@@ -14,25 +14,32 @@ it cannot vouch for goes to the exact path instead:
 - One sorted encode gives every canonical record, and Polars reads the fields back. Records
   whose payload holds a number msgspec writes or reads unlike `canonical_json` (a positive
   exponent, a run of 19+ digits) and envelope strings with an escape are redone exactly.
+- No Python object is made per line or per record past msgspec: the line ends are found with
+  numpy, the lines and canonical records become Arrow columns over the buffers they are in,
+  and the event id is the SHA-256 of each canonical record computed over the whole column
+  (polars-hash, the same digest as `hashlib.sha256(record).hexdigest()`).
 """
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 import msgspec
+import numpy as np
 import polars as pl
+import polars_hash as plh
+import pyarrow as pa
 from msgspec import UNSET, UnsetType
 
+from telemetry_assets.landing.block_path import (
+    NEWLINE,
+    decode_block_path,
+    line_ends,
+    redo_exactly,
+)
 from telemetry_assets.landing.block_path import NOT_CANONICAL_NUMBER as _NOT_CANONICAL_NUMBER
 from telemetry_assets.landing.block_path import NOT_REGULAR as _NOT_REGULAR
 from telemetry_assets.landing.block_path import SORTED_ENCODER as _SORTED_ENCODER
-from telemetry_assets.landing.block_path import (
-    decode_block_path,
-    one_object_per_line,
-    redo_exactly,
-)
 from telemetry_assets.landing.candidate_rows import KEY_FIELDS, STRING_FIELDS, no_cyclic_gc
 from telemetry_assets.landing.events import TYPE_DEFAULTS, decode_events
 from telemetry_assets.landing.files import FileFormat
@@ -93,9 +100,27 @@ def decode_event_block(block: Block) -> pl.DataFrame:
     return decode_block_path(block, _regular_frame, decode_events)
 
 
+def _lines_column(buffer: bytes, ends: np.ndarray) -> pl.Series:
+    """The lines of `buffer` ending at `ends` (their `\\n` left out) as one Binary column,
+    built from the buffer without a Python object per line."""
+    data = np.frombuffer(buffer, dtype=np.uint8)
+    offsets = np.empty(ends.size + 1, dtype=np.int64)
+    offsets[0] = 0
+    # Line i starts after the i newlines before it: with them removed from the data, it spans
+    # [end(i - 1) + 1 - i, end(i) - i).
+    offsets[1:] = ends - np.arange(ends.size, dtype=np.int64)
+    values = np.delete(data[: ends[-1]], ends[:-1])
+    lines = pa.LargeBinaryArray.from_buffers(
+        pa.large_binary(), ends.size, [None, pa.py_buffer(offsets), pa.py_buffer(values)]
+    )
+    return pl.Series(lines)
+
+
 def _regular_frame(buffer: bytes, numbers: pl.Series) -> pl.DataFrame | None:
-    """Candidate rows of a buffer whose every line is one regular record (None when not)."""
-    if not one_object_per_line(buffer):
+    """Candidate rows of a buffer whose every line is one regular record (None when not),
+    given each line's number."""
+    ends = line_ends(buffer)
+    if ends is None:
         return None
     with no_cyclic_gc():
         try:
@@ -103,27 +128,25 @@ def _regular_frame(buffer: bytes, numbers: pl.Series) -> pl.DataFrame | None:
             keys = _KEYS.decode_lines(buffer)
         except _NOT_REGULAR:
             return None
-        if len(envelopes) != len(numbers):
+        if len(envelopes) != ends.size:
             return None
         canonical = _SORTED_ENCODER.encode_lines(envelopes)
         latency_absent = pl.Series(
             [view.payload.latency_ms is UNSET for view in keys], dtype=pl.Boolean
         )
         del envelopes, keys
-    records = canonical.split(b"\n")
-    records.pop()
-    sha256 = hashlib.sha256
     try:
         fields = pl.read_ndjson(canonical, schema=_CANONICAL_FIELDS).unnest("payload")
     except pl.exceptions.ComputeError:
         # Polars refuses integers beyond 128 bits and nesting beyond depth 1024, which msgspec
         # may accept (its depth limit follows Python's recursion limit): the exact path decides.
         return None
+    # msgspec escapes control characters, so a canonical record holds no raw newline.
+    record_ends = np.flatnonzero(np.frombuffer(canonical, dtype=np.uint8) == NEWLINE)
     frame = fields.with_columns(
         source_line=numbers.cast(pl.Int64),
-        raw=pl.Series(buffer.split(b"\n")[: len(records)], dtype=pl.Binary),
-        event_id=pl.Series([sha256(record).hexdigest() for record in records], dtype=pl.String),
-        record=pl.Series(records, dtype=pl.Binary).cast(pl.String),
+        raw=_lines_column(buffer, ends),
+        record=_lines_column(canonical, record_ends).cast(pl.String),
         latency_absent=latency_absent,
     ).with_columns(_REGULAR_COLUMNS)
     return _exact_where_needed(frame, canonical)
@@ -153,6 +176,7 @@ def _payload_text() -> pl.Expr:
 
 # What every regular record has in common, and the keys as the contract reads them ("" is none).
 _REGULAR_COLUMNS = [
+    plh.col("record").chash.sha2_256().alias("event_id"),
     _payload_text().alias("payload"),
     _latency_type().alias("latency_type"),
     *(pl.when(pl.col(key) != "").then(pl.col(key)).alias(key) for key in KEY_FIELDS),

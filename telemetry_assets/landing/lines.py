@@ -21,7 +21,8 @@ from typing import BinaryIO
 from telemetry_assets.object_storage import StoragePath
 
 BOM = b"\xef\xbb\xbf"
-BLOCK_BYTES = 8 * 1024 * 1024
+# A block's records are all in memory as Python objects at once while it is decoded.
+BLOCK_BYTES = 4 * 1024 * 1024
 _BLANK = b" \t"
 # A line that is empty or starts with a blank: such a block (or one holding a `\r`) is numbered
 # line by line instead of being taken as one JSON Lines buffer.
