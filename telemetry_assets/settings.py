@@ -72,15 +72,7 @@ def parse_start_date(text: str) -> dt.date:
 
 
 def parse_late_days(text: str | int) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if value < 0:
-        raise ConfigurationError(
-            f"{LATE_DAYS.env}={text!r} must be a whole number of days >= 0, e.g. 2"
-        )
-    return value
+    return parse_whole_days(text, LATE_DAYS, ", e.g. 2")
 
 
 def parse_ratio(text: str | float) -> float:
@@ -97,13 +89,18 @@ def parse_ratio(text: str | float) -> float:
 
 def parse_retain_days(text: str | int, setting: Setting) -> int:
     """Whole days to keep, 0 meaning forever; anything else names the variable to fix."""
+    return parse_whole_days(text, setting, " (0 keeps forever), e.g. 7")
+
+
+def parse_whole_days(text: str | int, setting: Setting, hint: str) -> int:
+    """A whole number of days >= 0, or an error naming the variable and what it takes."""
     try:
         value = int(text)
     except ValueError:
         value = -1
     if value < 0:
         raise ConfigurationError(
-            f"{setting.env}={text!r} must be a whole number of days >= 0 (0 keeps forever), e.g. 7"
+            f"{setting.env}={text!r} must be a whole number of days >= 0{hint}"
         )
     return value
 
