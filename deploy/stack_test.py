@@ -45,6 +45,8 @@ from loopback_stack.settings import (
     stack_env,
 )
 
+from telemetry_assets.object_storage import copy_tree
+
 
 def say(message: str) -> None:
     print(f"[stack-test] {message}", flush=True)
@@ -80,22 +82,6 @@ def write_landing(landing: Path, start: str, days: int, remote: str) -> None:
     )
     copy_tree(str(landing), remote)
     say(f"copied the landing files to {remote}")
-
-
-def copy_tree(source: str, target: str) -> None:
-    """Copy a folder between a local path and an s3:// prefix (either way), with pyarrow."""
-    import pyarrow.fs as pafs
-
-    from telemetry_assets.object_storage import arrow_s3, endpoint
-
-    def side(location: str) -> tuple[str, pafs.FileSystem]:
-        if location.startswith("s3://"):
-            return location.removeprefix("s3://"), arrow_s3(endpoint())
-        Path(location).mkdir(parents=True, exist_ok=True)
-        return location, pafs.LocalFileSystem()
-
-    (src, src_fs), (dst, dst_fs) = side(source), side(target)
-    pafs.copy_files(src, dst, src_fs, dst_fs)
 
 
 def reference_run(landing: Path, root: Path, first: str, last: str) -> float:

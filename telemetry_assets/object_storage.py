@@ -112,6 +112,19 @@ def resolve(text: str) -> StoragePath:
     return Path(text).expanduser().resolve()
 
 
+def copy_tree(source: str, target: str) -> None:
+    """Copy a folder between a local path and an s3:// prefix (either way, or local to local)."""
+
+    def side(location: str) -> tuple[str, pafs.FileSystem]:
+        if location.startswith(S3_SCHEME):
+            return location.removeprefix(S3_SCHEME), arrow_s3(endpoint())
+        Path(location).mkdir(parents=True, exist_ok=True)
+        return location, pafs.LocalFileSystem()
+
+    (src, src_fs), (dst, dst_fs) = side(source), side(target)
+    pafs.copy_files(src, dst, src_fs, dst_fs)
+
+
 def uri(path: StoragePath) -> str:
     """What Polars and pyarrow are given to read a file: a local path or an s3:// URL."""
     return str(path)

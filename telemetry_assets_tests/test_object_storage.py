@@ -21,7 +21,6 @@ from pathlib import Path
 import boto3
 import dagster as dg
 import duckdb
-import pyarrow.fs as pafs
 import pytest
 
 from telemetry_assets import object_storage, staging, warehouse
@@ -110,18 +109,6 @@ def s3() -> Iterator[MotoServer]:
         server.stop()
 
 
-def _upload(local: Path, url: str) -> None:
-    s3fs = object_storage.arrow_s3(os.environ["AWS_ENDPOINT_URL"])
-    pafs.copy_files(
-        str(local), url.removeprefix("s3://"), pafs.LocalFileSystem(), destination_filesystem=s3fs
-    )
-
-
-def _download(url: str, local: Path) -> None:
-    s3fs = object_storage.arrow_s3(os.environ["AWS_ENDPOINT_URL"])
-    pafs.copy_files(url.removeprefix("s3://"), str(local), s3fs, pafs.LocalFileSystem())
-
-
 def _tables(root: Path) -> dict[str, list[tuple]]:
     """Every table's rows, read by DuckDB from the Parquet files, in one stable order."""
     found = {}
@@ -150,7 +137,7 @@ def test_pipeline_on_object_storage_equals_local_folders(s3: MotoServer, tmp_pat
     local.materialize(FIRST, LAST)
 
     prefix = f"s3://{BUCKET}/equal"
-    _upload(landing, f"{prefix}/landing")
+    object_storage.copy_tree(str(landing), f"{prefix}/landing")
     result = dg.materialize(
         [*ASSETS, *CHECKS],
         selection=WITHOUT_REPORTS,
@@ -161,7 +148,7 @@ def test_pipeline_on_object_storage_equals_local_folders(s3: MotoServer, tmp_pat
         resources=_s3_resources(prefix, f"{prefix}/landing"),
     )
     assert result.success
-    _download(f"{prefix}/warehouse", tmp_path / "from-s3")
+    object_storage.copy_tree(f"{prefix}/warehouse", str(tmp_path / "from-s3"))
 
     on_s3, on_disk = _tables(tmp_path / "from-s3"), _tables(tmp_path / "warehouse")
     assert on_s3.keys() == on_disk.keys()
@@ -179,7 +166,7 @@ def test_sensor_sweeps_a_bucket_a_page_per_tick_and_sees_a_rewrite(
     prefix = f"s3://{BUCKET}/sensor/landing"
     landing = tmp_path / "landing"
     generate_landing(landing, dt.date.fromisoformat(FIRST), 1, events_per_hour=5)
-    _upload(landing, prefix)
+    object_storage.copy_tree(str(landing), prefix)
     root = object_storage.resolve(prefix)
     for ignored in (".uploading/events-2025-03-01T05.jsonl", "a/b/events-2025-03-01T06.jsonl"):
         (root / ignored).write_bytes(b"{}\n")  # hidden or two folders down: never read
