@@ -25,6 +25,7 @@ from collections.abc import Callable
 import msgspec
 import numpy as np
 import polars as pl
+import polars_hash as plh
 
 from telemetry_assets.landing.lines import Block, FileLines
 
@@ -35,6 +36,9 @@ NOT_CANONICAL_NUMBER = r"[:,\[]-?(?:\d+(?:\.\d+)?e\d+|\d{19,})[,}\]]"
 # What msgspec raises on a buffer that is not all regular records (ValidationError included).
 NOT_REGULAR = (msgspec.DecodeError, UnicodeDecodeError, RecursionError)
 SORTED_ENCODER = msgspec.json.Encoder(order="sorted")
+# The event id of each canonical record in a String column `record`, over the whole column
+# (polars-hash: the same digest as `hashlib.sha256(record).hexdigest()`).
+EVENT_ID = plh.col("record").chash.sha2_256().alias("event_id")
 _NOT_CANONICAL = re.compile(NOT_CANONICAL_NUMBER.encode()).search
 _DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
 

@@ -27,11 +27,11 @@ from typing import Any
 import msgspec
 import numpy as np
 import polars as pl
-import polars_hash as plh
 import pyarrow as pa
 from msgspec import UNSET, UnsetType
 
 from telemetry_assets.landing.block_path import (
+    EVENT_ID,
     NEWLINE,
     decode_block_path,
     line_ends,
@@ -176,7 +176,7 @@ def _payload_text() -> pl.Expr:
 
 # What every regular record has in common, and the keys as the contract reads them ("" is none).
 _REGULAR_COLUMNS = [
-    plh.col("record").chash.sha2_256().alias("event_id"),
+    EVENT_ID,
     _payload_text().alias("payload"),
     _latency_type().alias("latency_type"),
     *(pl.when(pl.col(key) != "").then(pl.col(key)).alias(key) for key in KEY_FIELDS),

@@ -23,7 +23,6 @@ see `block_path`):
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 import msgspec
@@ -31,6 +30,7 @@ import polars as pl
 from msgspec import UNSET, UnsetType
 
 from telemetry_assets.landing.block_path import (
+    EVENT_ID,
     NOT_REGULAR,
     SORTED_ENCODER,
     decode_block_path,
@@ -138,7 +138,6 @@ def _frame(
     """The candidate columns (built as named Series and stacked: a small block would pay more
     for a DataFrame constructor's checks than for its columns)."""
     rows = len(samples)
-    sha256 = hashlib.sha256
     latencies = [payload.get("latency_ms", ABSENT) for payload in payloads]
     # json_type depends on the type alone (ABSENT is the only `object`): asked once per type
     one_of_each = {type(latency): latency for latency in latencies}
@@ -171,11 +170,9 @@ def _frame(
             dtype=pl.Float64,
         ),
         payload=pl.Series("payload", _lines(payload_texts.decode()), dtype=pl.String),
-        event_id=pl.Series(
-            "event_id",
-            [sha256(record).hexdigest() for record in records.split(b"\n")[:rows]],
-            dtype=pl.String,
-        ),
+        event_id=pl.DataFrame({"record": _lines(records.decode())}, schema={"record": pl.String})
+        .select(EVENT_ID)
+        .to_series(),
     )
     first, *rest = (series[name] for name in CANDIDATE_SCHEMA)
     return first.to_frame().hstack(rest)
