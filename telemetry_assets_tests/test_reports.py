@@ -148,14 +148,55 @@ def test_metrics_text_and_png(built):
 
 
 def test_png_export_failure_is_reported_not_raised(monkeypatch, tmp_path):
-    import kaleido
     import plotly.graph_objects as go
 
-    def no_browser(*args, **kwargs):
+    async def no_browser(self):
         raise RuntimeError("no chrome here")
 
-    monkeypatch.setattr(kaleido, "write_fig_from_object_sync", no_browser)
-    note = images.export_png([(go.Figure(), tmp_path / "x.png")])
+    monkeypatch.setattr(images.ReusedTab, "open", no_browser)
+    with images.PngExporter() as exporter:
+        note = exporter.export([(go.Figure(), tmp_path / "x.png")])
+        assert exporter.export([(go.Figure(), tmp_path / "y.png")]) == note
     assert "PNG export skipped: RuntimeError: no chrome here" in note
     assert "apt-get install chromium" in note
     assert list(tmp_path.iterdir()) == []
+
+
+def bar_figure(day: int):
+    import plotly.graph_objects as go
+
+    return go.Figure(go.Bar(x=[f"f{n}" for n in range(3 + day)], y=list(range(day, 2 * day + 3))))
+
+
+def test_one_session_draws_the_same_pngs_as_kaleido_with_a_reload_per_figure(tmp_path):
+    """Handing tabs back without a reload must not change a single byte of any PNG."""
+    import kaleido
+
+    figures = [bar_figure(day) for day in range(4)]
+    with images.PngExporter() as exporter:
+        for day, fig in enumerate(figures):  # one call per chunk, one browser for all
+            assert exporter.export([(fig, tmp_path / f"ours-{day}.png")]) is None
+    kaleido.write_fig_from_object_sync(
+        [{"fig": fig, "path": tmp_path / f"stock-{n}.png"} for n, fig in enumerate(figures)],
+        kopts={"mathjax": False},
+    )
+    for day, fig in enumerate(figures):
+        stock = (tmp_path / f"stock-{day}.png").read_bytes()
+        ours = (tmp_path / f"ours-{day}.png").read_bytes()
+        assert ours == images.with_digest(stock, images.figure_digest(fig))
+    assert len({(tmp_path / f"stock-{n}.png").read_bytes() for n in range(4)}) == 4
+
+
+def test_unchanged_pngs_start_no_browser(monkeypatch, tmp_path):
+    fig = bar_figure(1)
+    with images.PngExporter() as exporter:
+        assert exporter.export([(fig, tmp_path / "a.png")]) is None
+    drawn = (tmp_path / "a.png").read_bytes()
+
+    async def no_browser(self):
+        raise AssertionError("a browser was started for an unchanged figure")
+
+    monkeypatch.setattr(images.ReusedTab, "open", no_browser)
+    with images.PngExporter() as exporter:
+        assert exporter.export([(fig, tmp_path / "a.png")]) is None
+    assert (tmp_path / "a.png").read_bytes() == drawn

@@ -117,29 +117,32 @@ def daily_report(
         landing_by_day.setdefault(file.file_day, []).append(file)
     texts: dict[dt.date, str] = {}
     notes: set[str] = set()
-    # Chunks of days: the tables are read once per chunk and PNGs exported in one browser
-    # session per chunk, while memory stays bounded by the chunk, not the range.
-    for chunk in day_ranges.chunks(days):
-        tables = tables_by_day(load_tables(source, chunk), chunk)
-        figures = {day: content.daily_figures(t) for day, t in tables.items()}
-        png_note = images.export_png(
-            [
-                (figures[day]["feature_usage"], day_dir(target, day) / "feature_usage.png")
-                for day in chunk
-            ]
-        )
-        if png_note and png_note not in notes:
-            notes.add(png_note)
-            context.log.warning(png_note)
-        for day in chunk:
-            storage = storage_size.size_lines(
-                storage_size.landing_bytes(landing_by_day.get(day, [])),
-                storage_size.warehouse_bytes(source, [day]),
+    # Chunks of days: the tables are read once per chunk, so memory stays bounded by the chunk
+    # and not the range; one browser session, opened only if a PNG changed, draws every chunk's.
+    with images.PngExporter() as exporter:
+        for chunk in day_ranges.chunks(days):
+            tables = tables_by_day(load_tables(source, chunk), chunk)
+            figures = {day: content.daily_figures(t) for day, t in tables.items()}
+            png_note = exporter.export(
+                [
+                    (figures[day]["feature_usage"], day_dir(target, day) / "feature_usage.png")
+                    for day in chunk
+                ]
             )
-            texts[day] = content.metrics_text(day, tables[day], png_note, storage)
-            warehouse.write_bytes_atomic(day_dir(target, day) / "metrics.txt", texts[day].encode())
-            page = content.daily_page(day, tables[day], figures[day], png_note)
-            warehouse.write_bytes_atomic(day_dir(target, day) / "report.html", page.encode())
+            if png_note and png_note not in notes:
+                notes.add(png_note)
+                context.log.warning(png_note)
+            for day in chunk:
+                storage = storage_size.size_lines(
+                    storage_size.landing_bytes(landing_by_day.get(day, [])),
+                    storage_size.warehouse_bytes(source, [day]),
+                )
+                texts[day] = content.metrics_text(day, tables[day], png_note, storage)
+                warehouse.write_bytes_atomic(
+                    day_dir(target, day) / "metrics.txt", texts[day].encode()
+                )
+                page = content.daily_page(day, tables[day], figures[day], png_note)
+                warehouse.write_bytes_atomic(day_dir(target, day) / "report.html", page.encode())
     last = days[-1]
     png = day_dir(target, last) / "feature_usage.png"
     return dg.MaterializeResult(
