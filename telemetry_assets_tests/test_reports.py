@@ -5,11 +5,12 @@ import datetime as dt
 import shutil
 from pathlib import Path
 
+import polars as pl
 import pytest
 from playwright.sync_api import sync_playwright
 
 from telemetry_assets.devtools.demo import generate_landing
-from telemetry_assets.reporting import images
+from telemetry_assets.reporting import figures, images
 from telemetry_assets_tests.factories import jsonl, metric_record, v1_record, write_file
 
 # Every test here renders pages in (or exports PNGs through) a real headless Chromium.
@@ -148,24 +149,23 @@ def test_metrics_text_and_png(built):
 
 
 def test_png_export_failure_is_reported_not_raised(monkeypatch, tmp_path):
-    import plotly.graph_objects as go
-
     async def no_browser(self):
         raise RuntimeError("no chrome here")
 
     monkeypatch.setattr(images.ReusedTab, "open", no_browser)
     with images.PngExporter() as exporter:
-        note = exporter.export([(go.Figure(), tmp_path / "x.png")])
-        assert exporter.export([(go.Figure(), tmp_path / "y.png")]) == note
+        note = exporter.export([(bar_figure(0), tmp_path / "x.png")])
+        assert exporter.export([(bar_figure(1), tmp_path / "y.png")]) == note
     assert "PNG export skipped: RuntimeError: no chrome here" in note
     assert "apt-get install chromium" in note
     assert list(tmp_path.iterdir()) == []
 
 
-def bar_figure(day: int):
-    import plotly.graph_objects as go
-
-    return go.Figure(go.Bar(x=[f"f{n}" for n in range(3 + day)], y=list(range(day, 2 * day + 3))))
+def bar_figure(day: int) -> figures.Figure:
+    usage = pl.DataFrame(
+        {"feature_id": [f"f{n}" for n in range(3 + day)], "events": range(day, 2 * day + 3)}
+    )
+    return figures.feature_usage(usage.with_columns(users=pl.col("events") // 2), f"day {day}")
 
 
 def test_one_session_draws_the_same_pngs_as_kaleido_with_a_reload_per_figure(tmp_path):

@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-import plotly.graph_objects as go
 import polars as pl
 
 from telemetry_assets.reporting import figures, pages
+from telemetry_assets.reporting.figures import Figure
 
 TOP_FEATURES = 10
 ALERT_ROWS = 50
@@ -87,7 +87,7 @@ def metrics_text(
     return "\n".join(lines) + "\n"
 
 
-def daily_figures(t: Tables) -> dict[str, go.Figure]:
+def daily_figures(t: Tables) -> dict[str, Figure]:
     return {
         "feature_usage": figures.feature_usage(t.feature_usage, "Feature usage (events, users)"),
         "event_counts": figures.event_counts(t.event_counts),
@@ -142,7 +142,7 @@ def alerts_section(alerts: pl.DataFrame) -> str:
     )
 
 
-def daily_page(day: dt.date, t: Tables, figs: dict[str, go.Figure], png_note: str | None) -> str:
+def daily_page(day: dt.date, t: Tables, figs: dict[str, Figure], png_note: str | None) -> str:
     body = [pages.cards(_stat_cards(t))]
     if png_note:
         body.append(pages.note(png_note))

@@ -18,22 +18,25 @@ from pathlib import Path
 from types import TracebackType
 
 import kaleido
-import plotly.graph_objects as go
+import plotly.io as pio
 
 from telemetry_assets import warehouse
 from telemetry_assets.object_storage import StoragePath
+from telemetry_assets.reporting.figures import Figure
 
 INSTALL_HINT = "install Chromium (Debian: apt-get install chromium) so kaleido can render PNGs"
 DIGEST_KEY = b"telemetry-figure-sha256"
 # Part of the digest: a change of renderer or of how PNGs are made draws every figure again.
-RENDER_VERSION = b"kaleido-1"
+RENDER_VERSION = b"kaleido-1-json"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
-PngJob = tuple[go.Figure, StoragePath]
+PngJob = tuple[Figure, StoragePath]
 
 
-def figure_digest(fig: go.Figure) -> str:
-    return hashlib.sha256(RENDER_VERSION + b"\0" + fig.to_json().encode()).hexdigest()
+def figure_digest(fig: Figure) -> str:
+    return hashlib.sha256(
+        RENDER_VERSION + b"\0" + pio.to_json(fig, validate=False).encode()
+    ).hexdigest()
 
 
 def _chunks(png: bytes) -> list[tuple[bytes, bytes]]:
@@ -146,7 +149,7 @@ class PngExporter:
         return browser
 
     @staticmethod
-    async def _render(browser: ReusedTab, todo: list[tuple[go.Figure, StoragePath, str]]) -> None:
+    async def _render(browser: ReusedTab, todo: list[tuple[Figure, StoragePath, str]]) -> None:
         """kaleido renders into a private folder; each PNG then replaces its target atomically."""
         with tempfile.TemporaryDirectory(prefix="telemetry-png-") as scratch:
             rendered = [Path(scratch) / f"{n}.png" for n in range(len(todo))]

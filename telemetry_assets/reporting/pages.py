@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cache
 
-import plotly.graph_objects as go
+import plotly.io as pio
 import plotly.offline
 import polars as pl
 
 from telemetry_assets.reporting import escape
+from telemetry_assets.reporting.figures import Figure
 
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 24px; color: #222; background: #fafafa; }
@@ -45,8 +46,14 @@ def cards(items: list[Card]) -> str:
     return f'<div class="cards">{inner}</div>'
 
 
-def chart(fig: go.Figure) -> str:
-    body = fig.to_html(full_html=False, include_plotlyjs=False, config={"displaylogo": False})
+def chart(fig: Figure) -> str:
+    body = pio.to_html(
+        fig,
+        full_html=False,
+        include_plotlyjs=False,
+        config={"displaylogo": False},
+        validate=False,
+    )
     return f'<div class="chart">{body}</div>'
 
 
