@@ -2,8 +2,9 @@
 
 `python -m telemetry_assets.devtools.benchmark.history_run LANDING WORK FIRST LAST SCOPE STEPS`
 materializes SCOPE (`all`: every asset and check; `ingest+metrics`: the ingest and metric
-assets and their checks) over FIRST..LAST as one run (the partition range tags a backfill
-uses) and writes each step's wall seconds to the JSON file STEPS.
+assets and their checks; `floor`: the same graph with no-op bodies, see `dagster_floor`) over
+FIRST..LAST as one run (the partition range tags a backfill uses) and writes each step's wall
+seconds to the JSON file STEPS.
 """
 
 from __future__ import annotations
@@ -16,17 +17,19 @@ import dagster as dg
 
 from telemetry_assets.definitions import ASSETS, CHECKS, defs
 from telemetry_assets.defs.resources import LandingZone, ReportsStore, Warehouse
+from telemetry_assets.devtools.benchmark.dagster_floor import floor_graph
 from telemetry_assets.devtools.benchmark.run import SELECTION
 
-SCOPES = {"all": None, "ingest+metrics": [*SELECTION, "service_health", "alerts"]}
+SCOPES = {"all": None, "floor": None, "ingest+metrics": [*SELECTION, "service_health", "alerts"]}
 
 
 def main(landing: str, work: str, first: str, last: str, scope: str, steps: str) -> int:
     instance = dg.DagsterInstance.ephemeral()
     names = SCOPES[scope]
     selection = dg.AssetSelection.all() if names is None else dg.AssetSelection.assets(*names)
+    assets, checks = floor_graph() if scope == "floor" else (ASSETS, CHECKS)
     result = dg.materialize(
-        [*ASSETS, *CHECKS],
+        [*assets, *checks],
         selection=selection,
         instance=instance,
         tags={
