@@ -19,7 +19,7 @@ from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from multiprocessing import get_context
-from typing import BinaryIO
+from typing import IO
 
 import polars as pl
 import pyarrow as pa
@@ -44,6 +44,8 @@ RAW_ROW_GROUP = 131_072
 GATE_ROWS = RAW_ROW_GROUP // 2
 PARALLEL_MIN_BYTES = 32 * 1024 * 1024
 BATCH_BYTES = 64 * 1024 * 1024
+# A part's encoding kept in memory before it spills to a temporary file.
+SPOOL_BYTES = 4 * 1024 * 1024
 _SLUG = re.compile(r"[^A-Za-z0-9._-]")
 
 
@@ -157,10 +159,12 @@ _ALWAYS_KEPT = frozenset(
 class _PartWriter:
     """One landing file's raw rows, Parquet-encoded as their windows are gated.
 
-    The encoding goes to an unnamed temporary file beside the part (invisible to the
-    warehouse, gone when closed; in the system's temporary folder when the warehouse is on
-    object storage), so a worker's memory does not grow with the file; the part reaches the
-    warehouse in one atomic copy once the whole file has been read and gated.
+    The encoding stays in memory up to SPOOL_BYTES (most parts are a few kB: creating a file
+    for each cost more than encoding it) and beyond that goes to an unnamed temporary file
+    beside the part (invisible to the warehouse, gone when closed; in the system's temporary
+    folder when the warehouse is on object storage), so a worker's memory does not grow with
+    the file; the part reaches the warehouse in one atomic copy once the whole file has been
+    read and gated.
     """
 
     def __init__(self, file: LandingFile, directory: StoragePath):
@@ -170,9 +174,9 @@ class _PartWriter:
         scratch = None
         if not is_remote(directory):
             directory.mkdir(parents=True, exist_ok=True)
-            scratch = directory
+            scratch = str(directory)
         # Closed by `_write_part` once copied into place (it outlives this constructor).
-        self.sink = tempfile.TemporaryFile(dir=scratch)  # noqa: SIM115
+        self.sink = tempfile.SpooledTemporaryFile(SPOOL_BYTES, dir=scratch)  # noqa: SIM115
         self.writer = pq.ParquetWriter(self.sink, _RAW_ARROW_SCHEMA, **_ARROW_OPTIONS)
         self.records_read = 0
         self.rows = 0
@@ -185,7 +189,7 @@ class _PartWriter:
         self.reasons.update(reasons)
         self.writer.write_table(rows, RAW_ROW_GROUP)
 
-    def finish(self, metadata: dict[str, str]) -> BinaryIO:
+    def finish(self, metadata: dict[str, str]) -> IO[bytes]:
         """The finished Parquet file, positioned at its start."""
         if self.rows != self.records_read:
             raise AssertionError(
