@@ -19,7 +19,7 @@ from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from multiprocessing import get_context
-from typing import BinaryIO
+from typing import IO
 
 import polars as pl
 import pyarrow as pa
@@ -27,9 +27,9 @@ import pyarrow.parquet as pq
 
 from telemetry_assets import dedup, warehouse
 from telemetry_assets.landing.candidate_rows import RecordError
-from telemetry_assets.landing.decoders import decode_block
-from telemetry_assets.landing.files import LandingFile, fingerprint
-from telemetry_assets.landing.lines import LineBlocks
+from telemetry_assets.landing.decoders import decode_blocks
+from telemetry_assets.landing.files import FileFormat, LandingFile, fingerprint
+from telemetry_assets.landing.lines import BLOCK_BYTES, Block, LineBlocks
 from telemetry_assets.object_storage import StoragePath, is_remote, uri
 from telemetry_assets.schemas import timestamps
 from telemetry_assets.schemas.gate import apply_gate
@@ -44,6 +44,8 @@ RAW_ROW_GROUP = 131_072
 GATE_ROWS = RAW_ROW_GROUP // 2
 PARALLEL_MIN_BYTES = 32 * 1024 * 1024
 BATCH_BYTES = 64 * 1024 * 1024
+# A part's encoding kept in memory before it spills to a temporary file.
+SPOOL_BYTES = 4 * 1024 * 1024
 _SLUG = re.compile(r"[^A-Za-z0-9._-]")
 
 
@@ -157,20 +159,24 @@ _ALWAYS_KEPT = frozenset(
 class _PartWriter:
     """One landing file's raw rows, Parquet-encoded as their windows are gated.
 
-    The encoding goes to an unnamed temporary file beside the part (invisible to the
-    warehouse, gone when closed; in the system's temporary folder when the warehouse is on
-    object storage), so a worker's memory does not grow with the file; the part reaches the
-    warehouse in one atomic copy once the whole file has been read and gated.
+    The encoding stays in memory up to SPOOL_BYTES (most parts are a few kB: creating a file
+    for each cost more than encoding it) and beyond that goes to an unnamed temporary file
+    beside the part (invisible to the warehouse, gone when closed; in the system's temporary
+    folder when the warehouse is on object storage), so a worker's memory does not grow with
+    the file; the part reaches the warehouse in one atomic copy once the whole file has been
+    read and gated.
     """
 
     def __init__(self, file: LandingFile, directory: StoragePath):
         self.file = file
+        self.source_file = pl.Series("source_file", [file.rel_path], dtype=pl.String)
+        self.file_day = pl.Series("file_day", [file.file_day], dtype=pl.Date)
         scratch = None
         if not is_remote(directory):
             directory.mkdir(parents=True, exist_ok=True)
-            scratch = directory
+            scratch = str(directory)
         # Closed by `_write_part` once copied into place (it outlives this constructor).
-        self.sink = tempfile.TemporaryFile(dir=scratch)  # noqa: SIM115
+        self.sink = tempfile.SpooledTemporaryFile(SPOOL_BYTES, dir=scratch)  # noqa: SIM115
         self.writer = pq.ParquetWriter(self.sink, _RAW_ARROW_SCHEMA, **_ARROW_OPTIONS)
         self.records_read = 0
         self.rows = 0
@@ -183,7 +189,7 @@ class _PartWriter:
         self.reasons.update(reasons)
         self.writer.write_table(rows, RAW_ROW_GROUP)
 
-    def finish(self, metadata: dict[str, str]) -> BinaryIO:
+    def finish(self, metadata: dict[str, str]) -> IO[bytes]:
         """The finished Parquet file, positioned at its start."""
         if self.rows != self.records_read:
             raise AssertionError(
@@ -228,17 +234,51 @@ def file_spans(rows: pl.DataFrame) -> dict[str, tuple[int, int, dict[str, int]]]
     return found
 
 
+def _decoded(fmt: FileFormat, batch: list[tuple[_PartWriter, Block]]) -> list[pl.DataFrame]:
+    """Candidate rows of each block of a batch; a reader bug is reported with its file."""
+    try:
+        return decode_blocks(fmt, [block for _, block in batch])
+    except RecordError as error:
+        if len(batch) == 1:
+            raise RuntimeError(f"reader bug on {batch[0][0].file.rel_path} {error}") from error
+    return [frame for one in batch for frame in _decoded(fmt, [one])]
+
+
 def write_parts(root: StoragePath, files: list[LandingFile]) -> list[StagedFile]:
     """Parse a batch of landing files block by block and replace each one's part.
 
-    Records are gated in windows of about GATE_ROWS (pandera's fixed cost is paid once per
-    window, and several small files share one), so memory depends on the window, not on how
-    big a file or the day is. A file's part is written once its last window is gated.
+    Blocks of one format are decoded together up to about BLOCK_BYTES (a small file's fixed
+    decoding cost is then shared with its neighbours). Records are gated in windows of about
+    GATE_ROWS (pandera's fixed cost is paid once per window, and several small files share
+    one), so memory depends on the block size and the window, not on how big a file or the
+    day is. A file's part is written once its last window is gated.
     """
     window: list[pl.DataFrame] = []
     window_rows = 0
     parts: list[_PartWriter] = []  # parts with rows in the window; all but the last read fully
     staged: list[StagedFile] = []
+    batch: list[tuple[_PartWriter, Block]] = []  # blocks read, not decoded yet
+    batch_bytes = 0
+
+    def decode_batch() -> None:
+        nonlocal window_rows, batch_bytes
+        if not batch:
+            return
+        for (part, _), candidates in zip(batch, _decoded(batch[0][0].file.fmt, batch), strict=True):
+            part.records_read += candidates.height
+            # Constant columns built directly: a query per block costs more than a small block.
+            rows = candidates.height
+            window.append(
+                candidates.hstack(
+                    [
+                        part.source_file.new_from_index(0, rows),
+                        part.file_day.new_from_index(0, rows),
+                    ]
+                )
+            )
+            window_rows += rows
+        batch.clear()
+        batch_bytes = 0
 
     def gate_window(last_is_complete: bool) -> None:
         nonlocal window_rows
@@ -262,25 +302,17 @@ def write_parts(root: StoragePath, files: list[LandingFile]) -> list[StagedFile]
         part = _PartWriter(file, part_path(root, file).parent)
         parts.append(part)
         reader = LineBlocks(file.path, file.gzipped, file.fmt.has_header)
-        source = pl.Series("source_file", [file.rel_path], dtype=pl.String)
-        file_day = pl.Series("file_day", [file.file_day], dtype=pl.Date)
         for block in reader:
-            try:
-                candidates = decode_block(file.fmt, block)
-            except RecordError as error:
-                raise RuntimeError(f"reader bug on {file.rel_path} {error}") from error
-            part.records_read += candidates.height
-            # Constant columns built directly: a query per block costs more than a small block.
-            rows = candidates.height
-            window.append(
-                candidates.hstack(
-                    [source.new_from_index(0, rows), file_day.new_from_index(0, rows)]
-                )
-            )
-            window_rows += rows
-            if window_rows >= GATE_ROWS:
-                gate_window(last_is_complete=False)
+            if batch and (
+                batch[0][0].file.fmt != file.fmt or batch_bytes + len(block.data) > BLOCK_BYTES
+            ):
+                decode_batch()
+                if window_rows >= GATE_ROWS:
+                    gate_window(last_is_complete=False)
+            batch.append((part, block))
+            batch_bytes += len(block.data)
         part.read_error = reader.read_error
+    decode_batch()
     gate_window(last_is_complete=True)
     return staged
 

@@ -23,9 +23,10 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import IO, Any
 
 import polars as pl
+import pyarrow.parquet as pq
 
 from telemetry_assets.object_storage import StoragePath, check_bucket, is_remote, uri
 from telemetry_assets.schemas.tables import Table
@@ -164,7 +165,7 @@ def write_bytes_atomic(path: StoragePath, data: bytes) -> StoragePath:
 
 
 def write_stream_atomic(
-    path: StoragePath, source: BinaryIO, keep_existing: Callable[[], bool] | None = None
+    path: StoragePath, source: IO[bytes], keep_existing: Callable[[], bool] | None = None
 ) -> bool:
     """Replace `path` with the rest of `source`, copied in pieces; False when vetoed."""
 
@@ -233,6 +234,10 @@ def scan_table(root: StoragePath, table: Table, days: list[dt.date]) -> pl.LazyF
 
 
 def count_rows(root: StoragePath, table: Table, day: dt.date) -> int:
-    """Rows of one day, from the Parquet footers."""
-    files = [uri(f) for f in scan_partitions(root, table.name, [day])]
-    return pl.scan_parquet(files).select(pl.len()).collect().item() if files else 0
+    """Rows of one day, summed from the Parquet footers (read directly: a query per day cost
+    several times more, and checks over a range count day by day)."""
+    total = 0
+    for path in scan_partitions(root, table.name, [day]):
+        with path.open("rb") as handle:
+            total += pq.read_metadata(handle).num_rows
+    return total

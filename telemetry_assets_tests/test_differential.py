@@ -474,3 +474,49 @@ def test_oracle_examples():
     (first,) = oracle("events", record + b"\n")
     assert first.payload == '{"a":0.5,"b":18446744073709551616}'
     assert first.latency_ms is None
+
+
+def stage_together(files: list[tuple[str, bytes]], block_bytes: int) -> tuple[list, list, list]:
+    """Stage the files in one `write_parts` call (their blocks decoded together) and each file
+    alone: the staged results and the parts of both ways."""
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        pytest.MonkeyPatch.context() as patch,
+    ):
+        patch.setattr(
+            staging,
+            "LineBlocks",
+            lambda path, gz, header=False: LineBlocks(path, gz, header, block_bytes=block_bytes),
+        )
+        landing = Path(tmp) / "landing"
+        landing.mkdir()
+        for hour, (fmt, body) in enumerate(files):
+            (landing / f"{fmt}-2025-03-01T{hour:02d}.jsonl").write_bytes(body)
+        scanned = scan_landing(landing).files
+        together, alone = Path(tmp) / "together", Path(tmp) / "alone"
+        staged = staging.write_parts(together, scanned)
+        staged_alone = [s for file in scanned for s in staging.write_parts(alone, [file])]
+        parts = [
+            (
+                pl.read_parquet(staging.part_path(together, f)),
+                pl.read_parquet(staging.part_path(alone, f)),
+            )
+            for f in scanned
+        ]
+    return staged, staged_alone, parts
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    database=DB,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(st.lists(landing_files(), min_size=2, max_size=5), st.sampled_from([61, 1 << 20]))
+@seed(17)
+def test_files_decoded_together_give_the_rows_of_each_alone(files, block_bytes):
+    """Small files' blocks are decoded as one buffer; each file's part must not notice."""
+    staged, staged_alone, parts = stage_together(files, block_bytes)
+    assert staged == staged_alone
+    for together, alone in parts:
+        assert together.equals(alone)

@@ -426,13 +426,14 @@ def test_conservation_catches_a_reader_that_drops_a_record(pipeline, monkeypatch
         "events-2025-03-01T10.jsonl",
         jsonl(*(v1_record(event=f"e{i}") for i in range(3))),
     )
-    real = staging.decode_block
+    real = staging.decode_blocks
 
-    def lossy(fmt, block):
-        frame = real(fmt, block)
-        return frame.head(frame.height - 1) if frame.height else frame
+    def lossy(fmt, blocks):
+        return [
+            frame.head(frame.height - 1) if frame.height else frame for frame in real(fmt, blocks)
+        ]
 
-    monkeypatch.setattr(staging, "decode_block", lossy)
+    monkeypatch.setattr(staging, "decode_blocks", lossy)
     result = pipeline.materialize("2025-03-01", raise_on_error=False)
     conservation = check_results(result)["conservation"]
     assert not conservation.passed

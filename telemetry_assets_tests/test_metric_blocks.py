@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from telemetry_assets.landing import block_path, metric_blocks
-from telemetry_assets.landing.decoders import decode, decode_block
+from telemetry_assets.landing.decoders import decode, decode_block, decode_blocks
 from telemetry_assets.landing.files import FileFormat
 from telemetry_assets.landing.json_values import canonical_json
 from telemetry_assets.landing.lines import Block, split_lines
@@ -272,6 +272,32 @@ def test_numbers_msgspec_writes_differently_are_redone_exactly(value, monkeypatc
     assert fast.to_dicts() == exact.to_dicts()
     if "e" in value:
         assert "e+" in fast["payload"][1]  # orjson's spelling, not msgspec's
+
+
+def test_blocks_decoded_together_give_each_block_its_own_rows(monkeypatch):
+    """Several small files' blocks go through the block path as one buffer: each block's rows
+    are what it gives alone, also where rows are redone exactly (their line numbers restart
+    with every file) and where one block is not regular (the batch is halved around it)."""
+    huge = sample_line(tags={"n": Number("12345678901234567890")})
+    blocks = [
+        Block(sample_line() + b"\n" + huge + b"\n" + sample_line() + b"\n", 1, False),
+        Block(huge + b"\n" + sample_line(value=2) + b"\n", 1, False),
+        Block(sample_line(host="h") + b"\n" + sample_line() + b"\n", 4, False),
+        Block(sample_line(value=3) + b"\n" + huge, 1, True),
+    ]
+    joined: list[int] = []
+    real = metric_blocks._regular_frame
+
+    def spy(buffer, numbers):
+        joined.append(len(numbers))
+        return real(buffer, numbers)
+
+    monkeypatch.setattr(metric_blocks, "_regular_frame", spy)
+    together = decode_blocks(FileFormat.METRICS, blocks)
+    assert joined[0] == 9  # tried as one buffer first
+    alone = [decode_block(FileFormat.METRICS, block) for block in blocks]
+    assert [frame.to_dicts() for frame in together] == [frame.to_dicts() for frame in alone]
+    assert together[0]["source_line"].to_list() == [1, 2, 3]
 
 
 def test_regular_sample_columns():

@@ -33,7 +33,7 @@ from msgspec import UNSET, UnsetType
 from telemetry_assets.landing.block_path import (
     EVENT_ID,
     NEWLINE,
-    decode_block_path,
+    decode_blocks_path,
     line_ends,
     redo_exactly,
 )
@@ -97,7 +97,13 @@ _AFTER_PAYLOAD_TEXT = len(',"schema_version":"","timestamp":""}')
 def decode_event_block(block: Block) -> pl.DataFrame:
     """Candidate rows of a block: the whole block as regular records when it is one,
     otherwise groups of lines, and the exact path for the groups that are not regular."""
-    return decode_block_path(block, _regular_frame, decode_events)
+    (frame,) = decode_event_blocks([block])
+    return frame
+
+
+def decode_event_blocks(blocks: list[Block]) -> list[pl.DataFrame]:
+    """`decode_event_block` of each block, small blocks decoded together."""
+    return decode_blocks_path(blocks, _regular_frame, decode_events)
 
 
 def _lines_column(buffer: bytes, ends: np.ndarray) -> pl.Series:

@@ -33,7 +33,7 @@ from telemetry_assets.landing.block_path import (
     EVENT_ID,
     NOT_REGULAR,
     SORTED_ENCODER,
-    decode_block_path,
+    decode_blocks_path,
     non_canonical_numbers,
     one_object_per_line,
     redo_exactly,
@@ -91,7 +91,13 @@ _CONSTANTS: dict[str, str | None] = {
 
 def decode_metric_block(block: Block) -> pl.DataFrame:
     """Candidate rows of a block of format C: the block path where regular, else exact."""
-    return decode_block_path(block, _regular_frame, decode_metric_samples)
+    (frame,) = decode_metric_blocks([block])
+    return frame
+
+
+def decode_metric_blocks(blocks: list[Block]) -> list[pl.DataFrame]:
+    """`decode_metric_block` of each block, small blocks decoded together."""
+    return decode_blocks_path(blocks, _regular_frame, decode_metric_samples)
 
 
 def _regular_frame(buffer: bytes, numbers: pl.Series) -> pl.DataFrame | None:
