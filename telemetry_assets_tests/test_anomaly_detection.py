@@ -1,4 +1,5 @@
-"""The anomaly detector's contract (causal, robust, bounded) and the NAB scorer's rules."""
+"""The anomaly detector's contract (causal, robust, bounded), its lookback primitives against
+their definitions, and the NAB scorer's rules."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import polars as pl
 import pytest
 
 from telemetry_assets.devtools import nab_scoring
+from telemetry_assets.observability import lookback
 from telemetry_assets.observability.anomaly_detection import (
     MODEL_VERSION,
     detect_frame,
@@ -127,6 +129,65 @@ def test_frame_helper_on_empty_frame_keeps_schema() -> None:
     out = detect_frame(frame)
     assert out.height == 0
     assert {"score", "is_anomaly", "severity", "model_version"} <= set(out.columns)
+
+
+# The lookback primitives against their definitions.
+def brute_nearest(values: np.ndarray, length: int, memory: int, centred: bool) -> np.ndarray:
+    """Squared distance to the nearest pattern ending length..memory points earlier, directly."""
+    patterns = np.lib.stride_tricks.sliding_window_view(values, length)
+    if centred:
+        patterns = patterns - patterns.mean(axis=1, keepdims=True)
+    out = np.full(values.size, np.nan)
+    for p in range(length, patterns.shape[0]):
+        candidates = patterns[max(0, p - memory) : p - length + 1]
+        out[p + length - 1] = ((candidates - patterns[p]) ** 2).sum(axis=1).min()
+    return out
+
+
+def untrimmed_nearest(values: np.ndarray, length: int, memory: int) -> np.ndarray:
+    """`nearest_past_distance` with every block padded to the whole memory (no block_reach)."""
+    patterns = np.lib.stride_tricks.sliding_window_view(values, length)
+    count = patterns.shape[0]
+    blocks = -(-count // lookback.QUERY_BLOCK)
+    padded = np.zeros((memory + blocks * lookback.QUERY_BLOCK, length))
+    padded[memory : memory + count] = patterns
+    scratch = np.empty((lookback.QUERY_BLOCK, lookback.CANDIDATE_STEP))
+    out = np.full(values.size, np.nan)
+    for start in range(0, count, lookback.QUERY_BLOCK):
+        stop = min(count, start + lookback.QUERY_BLOCK)
+        distance = lookback._block_distance(padded, start, memory, scratch)
+        out[start + length - 1 : stop + length - 1] = distance[: stop - start]
+    return out
+
+
+@pytest.mark.parametrize(
+    ("n", "length", "memory", "centred"),
+    [(60, 12, 3000, False), (700, 12, 300, False), (1300, 12, 1000, False), (600, 5, 450, True)],
+)
+def test_nearest_past_distance_matches_brute_force(
+    n: int, length: int, memory: int, centred: bool
+) -> None:
+    rng = np.random.default_rng(n)
+    values = daily_series(n, seed=n)
+    values[rng.integers(0, n, 5)] += 50
+    span = min(48, n // 4)  # an exact repeat of `span` points, n // 4 points later
+    values[n // 2 : n // 2 + span] = values[n // 4 : n // 4 + span]
+    fast = lookback.nearest_past_distance(values, length, memory, centred)
+    slow = brute_nearest(values, length, memory, centred)
+    assert np.array_equal(np.isnan(fast), np.isnan(slow))
+    # The expansion |q|^2 + |c|^2 - 2 q.c rounds at the scale of the patterns' norms.
+    tolerance = 1e-12 * length * np.ptp(values) ** 2
+    assert np.nanmax(np.abs(fast**2 - slow)) <= tolerance
+    repeated = slice(n // 2 + length - 1, n // 2 + span)
+    assert (slow[repeated] == 0).all() and (fast[repeated] == 0).all()
+
+
+@pytest.mark.parametrize(("n", "memory"), [(30, 3000), (551, 3000), (900, 3000), (3400, 3000)])
+def test_trimmed_search_equals_search_over_the_whole_memory(n: int, memory: int) -> None:
+    values = daily_series(n, seed=n)
+    values[n // 3] += 70
+    trimmed = lookback.nearest_past_distance(values, 12, memory)
+    assert trimmed.tobytes() == untrimmed_nearest(values, 12, memory).tobytes()
 
 
 # NAB scorer on hand-built files: 200 rows (probation 30), one window over rows 100..119.
