@@ -4,6 +4,7 @@ their definitions, and the NAB scorer's rules."""
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 
 import numpy as np
 import polars as pl
@@ -188,6 +189,18 @@ def test_trimmed_search_equals_search_over_the_whole_memory(n: int, memory: int)
     values[n // 3] += 70
     trimmed = lookback.nearest_past_distance(values, 12, memory)
     assert trimmed.tobytes() == untrimmed_nearest(values, 12, memory).tobytes()
+
+
+def test_row_nanmedian_is_numpy_nanmedian_bit_for_bit() -> None:
+    rng = np.random.default_rng(3)
+    for width in (1, 2, 7, 48):
+        rows = rng.choice([0.0, -0.0, 1.5, -2.0, np.inf, -np.inf, np.nan], (400, width))
+        rows[::3] = np.round(rng.normal(0, 2, (rows[::3].shape)))  # signed zeros, ties
+        rows[rng.random(400) < 0.2] = np.nan  # some rows all missing
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            expected = np.nanmedian(rows, axis=1)
+            assert lookback.row_nanmedian(rows).tobytes() == expected.tobytes(), width
 
 
 # NAB scorer on hand-built files: 200 rows (probation 30), one window over rows 100..119.

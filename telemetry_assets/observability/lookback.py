@@ -22,6 +22,8 @@ QUERY_BLOCK = 256
 # so that no used column falls in a kernel's edge tile and each comes out bit for bit as from
 # one product over all the candidates.
 CANDIDATE_STEP = 256
+# np.nanmedian sorts rows shorter than this (masked arrays) and partitions longer ones.
+NANMEDIAN_SORT_BELOW = 600
 
 
 def trailing_max(values: np.ndarray, window: int) -> np.ndarray:
@@ -63,23 +65,51 @@ def previous_range(values: np.ndarray, window: int) -> np.ndarray:
     return np.concatenate(([0.0], spread[:-1]))
 
 
-def previous_median_mad(values: np.ndarray, window: int) -> tuple[np.ndarray, np.ndarray]:
-    """Median and median absolute deviation of the `window` points before each index.
+def previous_median_mad(
+    values: np.ndarray, window: int, start: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Median and median absolute deviation of the `window` points before each index from
+    `start` on (a caller keeping only the last rows of a series need not pay for the others).
 
     NaN where no earlier point exists; fewer than `window` earlier points use what there is,
     so the band appears as soon as there is history rather than after a fixed delay.
     """
-    if values.size == 0:
+    if values.size <= start:
         return np.empty(0), np.empty(0)
-    frames = sliding_window_view(np.concatenate((np.full(window, np.nan), values[:-1])), window)
+    history = np.concatenate((np.full(window, np.nan), values[:-1]))
+    frames = sliding_window_view(history, window)[start:]
     with np.errstate(all="ignore"):
         all_missing = np.isnan(frames).all(axis=1)
         safe = np.where(all_missing[:, None], 0.0, frames)
-        median = np.nanmedian(safe, axis=1)
-        mad = np.nanmedian(np.abs(safe - median[:, None]), axis=1)
+        median = row_nanmedian(safe)
+        mad = row_nanmedian(np.abs(safe - median[:, None]))
     median[all_missing] = np.nan
     mad[all_missing] = np.nan
     return median, mad
+
+
+def row_nanmedian(frames: np.ndarray) -> np.ndarray:
+    """`np.nanmedian(frames, axis=1)`, bit for bit, without its cost on rows without NaN.
+
+    For rows shorter than NANMEDIAN_SORT_BELOW, `np.nanmedian` masks the NaNs, argsorts each
+    row and halves the sum of the two middle values (the middle one twice for odd rows; a sum
+    that starts from +0.0, so two -0.0 give +0.0); the masked-array machinery is most of its
+    time. Rows without NaN get that same arithmetic on the plain array: the same argsort, so
+    the same bits even where signed zeros tie (which a partition could order differently).
+    Rows with NaN, and long rows, are left to numpy.
+    """
+    if frames.shape[1] >= NANMEDIAN_SORT_BELOW:
+        return np.nanmedian(frames, axis=1)
+    gappy = np.isnan(frames).any(axis=1)
+    median = np.empty(frames.shape[0])
+    complete = frames[~gappy]
+    ordered = np.take_along_axis(complete, complete.argsort(axis=1), axis=1)
+    half = frames.shape[1] // 2
+    middle = [half, half] if frames.shape[1] % 2 else [half - 1, half]
+    median[~gappy] = ordered[:, middle].sum(axis=1) / 2.0
+    if gappy.any():
+        median[gappy] = np.nanmedian(frames[gappy], axis=1)
+    return median
 
 
 def nearest_past_distance(
