@@ -203,6 +203,13 @@ def test_row_nanmedian_is_numpy_nanmedian_bit_for_bit() -> None:
             assert lookback.row_nanmedian(rows).tobytes() == expected.tobytes(), width
 
 
+def test_trailing_max_matches_its_definition() -> None:
+    values = np.round(np.random.default_rng(5).normal(0, 3, 300))
+    for window in (1, 5, 48, 299, 300, 8000):
+        expected = [values[max(0, i - window + 1) : i + 1].max() for i in range(values.size)]
+        assert np.array_equal(lookback.trailing_max(values, window), expected), window
+
+
 # NAB scorer on hand-built files: 200 rows (probation 30), one window over rows 100..119.
 STANDARD = nab_scoring.CostProfile("standard", tp=1.0, fp=0.11, fn=1.0)
 WINDOW = [(100, 119)]

@@ -8,6 +8,7 @@ the detector's causality testable exactly rather than approximately.
 
 from __future__ import annotations
 
+import math
 from bisect import bisect_left, insort
 from functools import lru_cache
 
@@ -29,11 +30,21 @@ NANMEDIAN_SORT_BELOW = 600
 def trailing_max(values: np.ndarray, window: int) -> np.ndarray:
     """Max of values[i - window + 1 : i + 1] for every i, in O(n) (van Herk / Gil-Werman).
 
-    A Python deque would be O(n) too but interpreted; this keeps long series cheap.
+    A Python deque would be O(n) too but interpreted; this keeps long series cheap. The first
+    `window` indices see every point so far, so they take a running max, whatever the length:
+    a series shorter than its window (a month of hours against 8000) then costs O(n) instead
+    of O(window), and a point's result still does not depend on how many points follow.
     """
+    head = np.maximum.accumulate(values[:window]).astype(float, copy=False)
+    if values.size <= window:
+        return head
+    return np.concatenate((head, _van_herk_max(values, window)[window:]))
+
+
+def _van_herk_max(values: np.ndarray, window: int) -> np.ndarray:
+    """`trailing_max` for every index by van Herk / Gil-Werman: block-wise running maxima
+    from both ends, so each window is the max of two lookups."""
     n = values.size
-    if n == 0:
-        return values.astype(float)
     padded_len = -(-(n + window - 1) // window) * window
     padded = np.full(padded_len, -np.inf)
     padded[window - 1 : window - 1 + n] = values
@@ -231,18 +242,19 @@ def nearest_past_value_distance(values: np.ndarray, memory: int) -> np.ndarray:
     """Distance from each value to the closest of the previous `memory` values (NaN at 0).
 
     The single-value case of `nearest_past_distance`, kept in a sorted window so that a long
-    memory costs O(log memory) comparisons per point instead of `memory` subtractions.
+    memory costs O(log memory) comparisons per point instead of `memory` subtractions. The
+    loop stays in plain Python floats and lists (the interpreter's cost is the whole cost).
     """
-    out = np.full(values.size, np.nan)
-    window: list[float] = []
     series = values.tolist()
+    out = [math.nan] * len(series)
+    window: list[float] = []
     for i, value in enumerate(series):
+        k = bisect_left(window, value)
         if window:
-            k = bisect_left(window, value)
-            above = window[k] - value if k < len(window) else np.inf
-            below = value - window[k - 1] if k > 0 else np.inf
-            out[i] = min(above, below)
-        insort(window, value)
+            above = window[k] - value if k < len(window) else math.inf
+            below = value - window[k - 1] if k > 0 else math.inf
+            out[i] = below if below < above else above
+        insort(window, value, k)
         if i >= memory:
             del window[bisect_left(window, series[i - memory])]
-    return out
+    return np.array(out, dtype=float)
