@@ -16,6 +16,7 @@ from telemetry_assets.observability.anomaly_detection import (
     MODEL_VERSION,
     detect_frame,
     detect_series,
+    score_points,
 )
 
 START = dt.datetime(2025, 3, 1)
@@ -208,6 +209,17 @@ def test_trailing_max_matches_its_definition() -> None:
     for window in (1, 5, 48, 299, 300, 8000):
         expected = [values[max(0, i - window + 1) : i + 1].max() for i in range(values.size)]
         assert np.array_equal(lookback.trailing_max(values, window), expected), window
+
+
+def test_scoring_from_a_start_gives_the_last_rows_of_the_whole_series() -> None:
+    values = daily_series(700)
+    values[[10, 300, 650]] = np.nan
+    values[680] += 90
+    whole = score_points(values)
+    for start in (0, 1, 47, 48, 300, 650, 699, 700):
+        part = score_points(values, start=start)
+        for name, column in whole.items():
+            assert part[name].tobytes() == column[start:].tobytes(), (start, name)
 
 
 # NAB scorer on hand-built files: 200 rows (probation 30), one window over rows 100..119.
