@@ -9,6 +9,7 @@ import warnings
 import numpy as np
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 
 from telemetry_assets.devtools import nab_scoring
 from telemetry_assets.observability import lookback
@@ -18,6 +19,8 @@ from telemetry_assets.observability.anomaly_detection import (
     detect_series,
     score_points,
 )
+from telemetry_assets.observability.service_series import anomalies_of_days
+from telemetry_assets.schemas.tables import ANOMALIES, METRIC_SERIES
 
 START = dt.datetime(2025, 3, 1)
 
@@ -220,6 +223,35 @@ def test_scoring_from_a_start_gives_the_last_rows_of_the_whole_series() -> None:
         part = score_points(values, start=start)
         for name, column in whole.items():
             assert part[name].tobytes() == column[start:].tobytes(), (start, name)
+
+
+def test_days_scored_together_equal_each_day_scored_on_its_own_window() -> None:
+    rng = np.random.default_rng(2)
+    first = dt.date(2025, 3, 1)
+    rows = [
+        (first + dt.timedelta(days=d), h, service, metric, 50 + 10 * np.sin(h / 4) + rng.normal())
+        for d in range(36)
+        for h in range(24)
+        for service, metric in (("api", "cpu"), ("api", "p95"), ("db", "cpu"))
+        if rng.random() > 0.1 and d != 20 and not (service == "db" and d < 25)
+    ]
+    series = METRIC_SERIES.conform(pl.DataFrame(rows, schema=METRIC_SERIES.columns, orient="row"))
+    days = [first + dt.timedelta(days=d) for d in (0, 20, 26, 33, 35, 40)]
+    together = anomalies_of_days(series, days, history_days=28)
+    for day in days:
+        window = series.filter(pl.col("date").is_between(day - dt.timedelta(days=28), day))
+        timed = window.with_columns(
+            at=pl.col("date").cast(pl.Datetime("us", "UTC"))
+            + pl.duration(hours=pl.col("hour").cast(pl.Int64))
+        )
+        alone = ANOMALIES.conform(
+            detect_frame(timed, time_column="at")
+            .filter(pl.col("at").dt.date() == day)
+            .with_columns(date=pl.col("at").dt.date(), hour=pl.col("at").dt.hour())
+        )
+        assert_frame_equal(together[day], alone, check_exact=True)
+    assert together[days[1]].height == 0 and together[days[-1]].height == 0
+    assert together[days[-2]]["service"].unique().sort().to_list() == ["api", "db"]
 
 
 # NAB scorer on hand-built files: 200 rows (probation 30), one window over rows 100..119.
