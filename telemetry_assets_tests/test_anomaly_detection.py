@@ -1,19 +1,26 @@
-"""The anomaly detector's contract (causal, robust, bounded) and the NAB scorer's rules."""
+"""The anomaly detector's contract (causal, robust, bounded), its lookback primitives against
+their definitions, and the NAB scorer's rules."""
 
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 
 import numpy as np
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 
 from telemetry_assets.devtools import nab_scoring
+from telemetry_assets.observability import lookback
 from telemetry_assets.observability.anomaly_detection import (
     MODEL_VERSION,
     detect_frame,
     detect_series,
+    score_points,
 )
+from telemetry_assets.observability.service_series import anomalies_of_days
+from telemetry_assets.schemas.tables import ANOMALIES, METRIC_SERIES
 
 START = dt.datetime(2025, 3, 1)
 
@@ -127,6 +134,124 @@ def test_frame_helper_on_empty_frame_keeps_schema() -> None:
     out = detect_frame(frame)
     assert out.height == 0
     assert {"score", "is_anomaly", "severity", "model_version"} <= set(out.columns)
+
+
+# The lookback primitives against their definitions.
+def brute_nearest(values: np.ndarray, length: int, memory: int, centred: bool) -> np.ndarray:
+    """Squared distance to the nearest pattern ending length..memory points earlier, directly."""
+    patterns = np.lib.stride_tricks.sliding_window_view(values, length)
+    if centred:
+        patterns = patterns - patterns.mean(axis=1, keepdims=True)
+    out = np.full(values.size, np.nan)
+    for p in range(length, patterns.shape[0]):
+        candidates = patterns[max(0, p - memory) : p - length + 1]
+        out[p + length - 1] = ((candidates - patterns[p]) ** 2).sum(axis=1).min()
+    return out
+
+
+def untrimmed_nearest(values: np.ndarray, length: int, memory: int) -> np.ndarray:
+    """`nearest_past_distance` with every block padded to the whole memory (no block_reach)."""
+    patterns = np.lib.stride_tricks.sliding_window_view(values, length)
+    count = patterns.shape[0]
+    blocks = -(-count // lookback.QUERY_BLOCK)
+    padded = np.zeros((memory + blocks * lookback.QUERY_BLOCK, length))
+    padded[memory : memory + count] = patterns
+    scratch = np.empty((lookback.QUERY_BLOCK, lookback.CANDIDATE_STEP))
+    out = np.full(values.size, np.nan)
+    for start in range(0, count, lookback.QUERY_BLOCK):
+        stop = min(count, start + lookback.QUERY_BLOCK)
+        distance = lookback._block_distance(padded, start, memory, scratch)
+        out[start + length - 1 : stop + length - 1] = distance[: stop - start]
+    return out
+
+
+@pytest.mark.parametrize(
+    ("n", "length", "memory", "centred"),
+    [(60, 12, 3000, False), (700, 12, 300, False), (1300, 12, 1000, False), (600, 5, 450, True)],
+)
+def test_nearest_past_distance_matches_brute_force(
+    n: int, length: int, memory: int, centred: bool
+) -> None:
+    rng = np.random.default_rng(n)
+    values = daily_series(n, seed=n)
+    values[rng.integers(0, n, 5)] += 50
+    span = min(48, n // 4)  # an exact repeat of `span` points, n // 4 points later
+    values[n // 2 : n // 2 + span] = values[n // 4 : n // 4 + span]
+    fast = lookback.nearest_past_distance(values, length, memory, centred)
+    slow = brute_nearest(values, length, memory, centred)
+    assert np.array_equal(np.isnan(fast), np.isnan(slow))
+    # The expansion |q|^2 + |c|^2 - 2 q.c rounds at the scale of the patterns' norms.
+    tolerance = 1e-12 * length * np.ptp(values) ** 2
+    assert np.nanmax(np.abs(fast**2 - slow)) <= tolerance
+    repeated = slice(n // 2 + length - 1, n // 2 + span)
+    assert (slow[repeated] == 0).all() and (fast[repeated] == 0).all()
+
+
+@pytest.mark.parametrize(("n", "memory"), [(30, 3000), (551, 3000), (900, 3000), (3400, 3000)])
+def test_trimmed_search_equals_search_over_the_whole_memory(n: int, memory: int) -> None:
+    values = daily_series(n, seed=n)
+    values[n // 3] += 70
+    trimmed = lookback.nearest_past_distance(values, 12, memory)
+    assert trimmed.tobytes() == untrimmed_nearest(values, 12, memory).tobytes()
+
+
+def test_row_nanmedian_is_numpy_nanmedian_bit_for_bit() -> None:
+    rng = np.random.default_rng(3)
+    for width in (1, 2, 7, 48):
+        rows = rng.choice([0.0, -0.0, 1.5, -2.0, np.inf, -np.inf, np.nan], (400, width))
+        rows[::3] = np.round(rng.normal(0, 2, (rows[::3].shape)))  # signed zeros, ties
+        rows[rng.random(400) < 0.2] = np.nan  # some rows all missing
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            expected = np.nanmedian(rows, axis=1)
+            assert lookback.row_nanmedian(rows).tobytes() == expected.tobytes(), width
+
+
+def test_trailing_max_matches_its_definition() -> None:
+    values = np.round(np.random.default_rng(5).normal(0, 3, 300))
+    for window in (1, 5, 48, 299, 300, 8000):
+        expected = [values[max(0, i - window + 1) : i + 1].max() for i in range(values.size)]
+        assert np.array_equal(lookback.trailing_max(values, window), expected), window
+
+
+def test_scoring_from_a_start_gives_the_last_rows_of_the_whole_series() -> None:
+    values = daily_series(700)
+    values[[10, 300, 650]] = np.nan
+    values[680] += 90
+    whole = score_points(values)
+    for start in (0, 1, 47, 48, 300, 650, 699, 700):
+        part = score_points(values, start=start)
+        for name, column in whole.items():
+            assert part[name].tobytes() == column[start:].tobytes(), (start, name)
+
+
+def test_days_scored_together_equal_each_day_scored_on_its_own_window() -> None:
+    rng = np.random.default_rng(2)
+    first = dt.date(2025, 3, 1)
+    rows = [
+        (first + dt.timedelta(days=d), h, service, metric, 50 + 10 * np.sin(h / 4) + rng.normal())
+        for d in range(36)
+        for h in range(24)
+        for service, metric in (("api", "cpu"), ("api", "p95"), ("db", "cpu"))
+        if rng.random() > 0.1 and d != 20 and not (service == "db" and d < 25)
+    ]
+    series = METRIC_SERIES.conform(pl.DataFrame(rows, schema=METRIC_SERIES.columns, orient="row"))
+    days = [first + dt.timedelta(days=d) for d in (0, 20, 26, 33, 35, 40)]
+    together = anomalies_of_days(series, days, history_days=28)
+    for day in days:
+        window = series.filter(pl.col("date").is_between(day - dt.timedelta(days=28), day))
+        timed = window.with_columns(
+            at=pl.col("date").cast(pl.Datetime("us", "UTC"))
+            + pl.duration(hours=pl.col("hour").cast(pl.Int64))
+        )
+        alone = ANOMALIES.conform(
+            detect_frame(timed, time_column="at")
+            .filter(pl.col("at").dt.date() == day)
+            .with_columns(date=pl.col("at").dt.date(), hour=pl.col("at").dt.hour())
+        )
+        assert_frame_equal(together[day], alone, check_exact=True)
+    assert together[days[1]].height == 0 and together[days[-1]].height == 0
+    assert together[days[-2]]["service"].unique().sort().to_list() == ["api", "db"]
 
 
 # NAB scorer on hand-built files: 200 rows (probation 30), one window over rows 100..119.

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 import numpy as np
 import polars as pl
@@ -63,6 +64,8 @@ OUTPUT_COLUMNS: dict[str, pl.DataType] = {
     "is_anomaly": pl.Boolean(),
     "severity": pl.String(),
 }
+# The output columns that are NaN (written as null) where a value is missing or not yet known.
+BAND_COLUMNS = ("value", "expected", "lower", "upper")
 
 
 @dataclass(frozen=True)
@@ -110,26 +113,60 @@ def detect_series(
     raw = _as_float_array(values)
     if len(timestamps) != raw.size:
         raise ValueError(f"{len(timestamps)} timestamps for {raw.size} values")
-    finite = np.isfinite(raw)
-    observed = np.clip(raw[finite], -VALUE_LIMIT, VALUE_LIMIT)
-    score = np.zeros(raw.size)
-    score[finite] = novelty_score(observed, config)
-    band = _band(observed, config)
-    expected, lower, upper = (np.full(raw.size, np.nan) for _ in range(3))
-    expected[finite], lower[finite], upper[finite] = band
-    scored = pl.DataFrame(
-        {
-            "value": raw,
-            "expected": expected,
-            "lower": lower,
-            "upper": upper,
-            "score": score,
-            "is_anomaly": score >= config.warning,
-            "severity": _severity(score, config),
-        },
-        schema=OUTPUT_COLUMNS,
-    ).with_columns(pl.col("value", "expected", "lower", "upper").fill_nan(None))
+    scored = scored_frame(score_points(raw, config), config)
     return scored.insert_column(0, pl.Series("timestamp", timestamps))
+
+
+def score_points(
+    values: np.ndarray, config: DetectorConfig = DEFAULT_CONFIG, start: int = 0
+) -> dict[str, np.ndarray]:
+    """The detector's numbers for points `start`.. of a series in time order (NaN = missing).
+
+    Returns `value`, `expected`, `lower`, `upper` (NaN where missing or not yet known) and
+    `score`, each computed from the series up to that point: the rows from `start` on of
+    `detect_series`, as arrays. A caller keeping only the last rows passes `start`, so the
+    band, which needs no other rows of its own, is computed for those rows only.
+    """
+    finite = np.isfinite(values)
+    observed = np.clip(values[finite], -VALUE_LIMIT, VALUE_LIMIT)
+    score = np.zeros(values.size)
+    score[finite] = novelty_score(observed, config)
+    kept = finite[start:]
+    band = _band(observed, config, start=int(np.count_nonzero(finite[:start])))
+    expected, lower, upper = (np.full(kept.size, np.nan) for _ in range(3))
+    expected[kept], lower[kept], upper[kept] = band
+    return {
+        "value": values[start:],
+        "expected": expected,
+        "lower": lower,
+        "upper": upper,
+        "score": score[start:],
+    }
+
+
+def scored_frame(points: dict[str, np.ndarray], config: DetectorConfig) -> pl.DataFrame:
+    """The OUTPUT_COLUMNS of `score_points` arrays (one series' or several concatenated).
+
+    NaN becomes null; `is_anomaly` and `severity` follow from the score. Two alert levels, so
+    a dashboard can page on critical and only list warnings.
+    """
+    score = points["score"]
+    return pl.DataFrame(
+        [
+            *(pl.Series(name, points[name], nan_to_null=True) for name in BAND_COLUMNS),
+            pl.Series("score", score),
+            pl.Series("is_anomaly", score >= config.warning),
+            pl.Series("critical", score >= config.critical),
+        ]
+    ).select(
+        *BAND_COLUMNS,
+        "score",
+        "is_anomaly",
+        severity=pl.when("critical")
+        .then(pl.lit("critical"))
+        .when("is_anomaly")
+        .then(pl.lit("warning")),
+    )
 
 
 def novelty_score(values: np.ndarray, config: DetectorConfig = DEFAULT_CONFIG) -> np.ndarray:
@@ -168,23 +205,16 @@ def _fold_episodes(ratio: np.ndarray, config: DetectorConfig) -> np.ndarray:
     return np.where(ratio > recent, ratio, ratio * config.rest_damping)
 
 
-def _band(values: np.ndarray, config: DetectorConfig) -> tuple[np.ndarray, ...]:
-    """Expected value and a robust band from the previous points (NaN until there are any)."""
-    median, mad = previous_median_mad(values, config.band_window)
+def _band(values: np.ndarray, config: DetectorConfig, start: int = 0) -> tuple[np.ndarray, ...]:
+    """Expected value and a robust band from the previous points (NaN until there are any),
+    for the points from `start` on."""
+    median, mad = previous_median_mad(values, config.band_window, start)
     limit = np.finfo(float).max
     with np.errstate(over="ignore", invalid="ignore"):
         half = np.minimum(config.band_width * MAD_TO_SIGMA * mad, limit)
         lower = np.clip(median - half, -limit, limit)
         upper = np.clip(median + half, -limit, limit)
     return median, lower, upper
-
-
-def _severity(score: np.ndarray, config: DetectorConfig) -> list[str | None]:
-    """Two alert levels so a dashboard can page on critical and only list warnings."""
-    labels = np.where(
-        score >= config.critical, "critical", np.where(score >= config.warning, "warning", "")
-    )
-    return [label or None for label in labels.tolist()]
 
 
 def _as_float_array(values: Sequence | np.ndarray | pl.Series) -> np.ndarray:
@@ -205,29 +235,19 @@ def detect_frame(
 
     Returns the key columns, the time column and the detector's outputs, with `model_version`,
     ordered by key then time. Sorting is stable, so equal timestamps keep their input order.
+    The groups' outputs are gathered as arrays into one frame rather than a frame per group.
     """
     key_list = list(keys)
     ordered = frame.sort([*key_list, time_column], maintain_order=True)
-    parts = [
-        _detect_group(group, key_list, time_column, value_column, config)
-        for group in ordered.partition_by(key_list, maintain_order=True)
-    ]
-    if not parts:
+    if ordered.height == 0:
         return _empty_frame(frame, key_list, time_column)
-    return pl.concat(parts)
-
-
-def _detect_group(
-    group: pl.DataFrame,
-    keys: list[str],
-    time_column: str,
-    value_column: str,
-    config: DetectorConfig,
-) -> pl.DataFrame:
-    """One key group's rows with the detector's columns attached."""
-    scored = detect_series(group[time_column], group[value_column], config)
+    values = _as_float_array(ordered[value_column])
+    lengths = ordered.group_by(key_list, maintain_order=True).len()["len"]
+    bounds = [0, *lengths.cum_sum().to_list()]
+    groups = [score_points(values[start:end], config) for start, end in pairwise(bounds)]
+    points = {name: np.concatenate([group[name] for group in groups]) for name in groups[0]}
     return pl.concat(
-        [group.select(*keys, time_column), scored.drop("timestamp")], how="horizontal"
+        [ordered.select(*key_list, time_column), scored_frame(points, config)], how="horizontal"
     ).with_columns(pl.lit(MODEL_VERSION).alias("model_version"))
 
 

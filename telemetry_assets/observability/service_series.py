@@ -8,15 +8,25 @@ so scoring day D reads the series of its history days instead of rescanning thei
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
+from itertools import pairwise
 
+import numpy as np
 import polars as pl
 
-from telemetry_assets.observability.anomaly_detection import detect_frame
+from telemetry_assets.observability.anomaly_detection import (
+    DEFAULT_CONFIG,
+    MODEL_VERSION,
+    score_points,
+    scored_frame,
+)
 from telemetry_assets.schemas.tables import ANOMALIES, METRIC_SERIES
+from telemetry_assets.windows import ANOMALY_HISTORY_DAYS
 
 HEALTH_METRICS = ("p95", "error_rate", "throughput", "cpu", "memory")
 # Metric types already summarised in service_health (latency samples feed its p95).
 SUMMARISED_TYPES = ("latency", "error_rate", "throughput", "cpu", "memory")
+EPOCH = dt.date(1970, 1, 1)
 
 
 def hourly_series(health: pl.LazyFrame, events: pl.LazyFrame, day: dt.date) -> pl.DataFrame:
@@ -45,15 +55,63 @@ def hourly_series(health: pl.LazyFrame, events: pl.LazyFrame, day: dt.date) -> p
     )
 
 
-def anomalies_of_day(series: pl.LazyFrame, day: dt.date) -> pl.DataFrame:
-    """Day D's scored hours, each scored causally on its series' history (earlier rows only)."""
-    timed = series.with_columns(
-        at=pl.col("date").cast(pl.Datetime("us", "UTC"))
-        + pl.duration(hours=pl.col("hour").cast(pl.Int64))
-    ).collect()
-    scored = detect_frame(timed, keys=("service", "metric"), time_column="at")
-    return ANOMALIES.conform(
-        scored.filter(pl.col("at").dt.date() == day).with_columns(
-            date=pl.col("at").dt.date(), hour=pl.col("at").dt.hour().cast(pl.Int32)
+def anomalies_of_days(
+    series: pl.DataFrame, days: Sequence[dt.date], history_days: int = ANOMALY_HISTORY_DAYS
+) -> dict[dt.date, pl.DataFrame]:
+    """Each day's scored hours, each hour scored causally on its series' history.
+
+    Day D is scored on the rows of `series` dated D-history_days .. D, on their own (the
+    detector's memory is longer than that window, so scoring a longer run at once would
+    change the scores), and keeps the hours that fall on D: the rows `detect_frame` gives on
+    that window, read once for a run of days instead of once per day.
+    """
+    timed = (
+        series.lazy()
+        .with_columns(
+            at=pl.col("date").cast(pl.Datetime("us", "UTC"))
+            + pl.duration(hours=pl.col("hour").cast(pl.Int64))
         )
+        .sort("service", "metric", "at", maintain_order=True)
+        .with_columns(scored_day=pl.col("at").dt.date(), at_hour=pl.col("at").dt.hour())
+        .collect()
+    )
+    lengths = timed.group_by("service", "metric", maintain_order=True).len()["len"]
+    bounds = [0, *lengths.cum_sum().to_list()]
+    return {day: _scored_day(timed, bounds, day, history_days) for day in days}
+
+
+def _scored_day(
+    timed: pl.DataFrame, bounds: list[int], day: dt.date, history_days: int
+) -> pl.DataFrame:
+    """Day `day`'s rows of `timed` (sorted by series then time; series `i` is rows
+    bounds[i]..bounds[i+1]), each series scored on its rows of the day's window."""
+    dated = timed["date"].to_physical().to_numpy()
+    scored_day = timed["scored_day"].to_physical().to_numpy()
+    values = timed["value"].cast(pl.Float64).fill_null(np.nan).to_numpy()
+    last = (day - EPOCH).days
+    rows, points = [], []
+    for begin, end in pairwise(bounds):
+        window = begin + np.flatnonzero(
+            (dated[begin:end] >= last - history_days) & (dated[begin:end] <= last)
+        )
+        kept = scored_day[window] == last
+        if not kept.any():
+            continue
+        first = int(kept.argmax())
+        scored = score_points(values[window], start=first)
+        rows.append(window[first:][kept[first:]])
+        points.append({name: column[kept[first:]] for name, column in scored.items()})
+    if not rows:
+        return ANOMALIES.empty()
+    joined = {name: np.concatenate([part[name] for part in points]) for name in points[0]}
+    return ANOMALIES.conform(
+        pl.concat(
+            [
+                timed[np.concatenate(rows)].select(
+                    "service", "metric", date="scored_day", hour="at_hour"
+                ),
+                scored_frame(joined, DEFAULT_CONFIG),
+            ],
+            how="horizontal",
+        ).with_columns(model_version=pl.lit(MODEL_VERSION))
     )

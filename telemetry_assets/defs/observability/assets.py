@@ -2,6 +2,7 @@
 
 Anomaly scores are causal: day D's hours are scored on the series of the previous
 ANOMALY_HISTORY_DAYS days (read from their `metric_series` partitions) followed by D's own.
+A run of days reads those partitions once per chunk of days, not once per day.
 
 Log records are format D records and format A records with channel `log` (events with
 `payload.message`). The miner's state is kept in the warehouse after every day, so pattern ids
@@ -13,7 +14,7 @@ import datetime as dt
 import dagster as dg
 import polars as pl
 
-from telemetry_assets import warehouse
+from telemetry_assets import day_ranges, warehouse
 from telemetry_assets.defs.ingest.assets import events, ingest_stats
 from telemetry_assets.defs.metadata import preview, write_days
 from telemetry_assets.defs.metrics.assets import service_health
@@ -26,7 +27,7 @@ from telemetry_assets.defs.resources import Warehouse
 from telemetry_assets.object_storage import StoragePath
 from telemetry_assets.observability.anomaly_detection import MODEL_VERSION
 from telemetry_assets.observability.log_templates import mine_log_patterns
-from telemetry_assets.observability.service_series import anomalies_of_day, hourly_series
+from telemetry_assets.observability.service_series import anomalies_of_days, hourly_series
 from telemetry_assets.schemas.tables import (
     ANOMALIES,
     EVENTS,
@@ -120,13 +121,13 @@ def anomalies(
 ) -> dg.MaterializeResult:
     """Every hour of every series scored against its own past: value, band, score, flag."""
     root = warehouse_store.root()
-    frames = {
-        day: anomalies_of_day(
-            warehouse.scan_table(root, METRIC_SERIES, trailing(day, ANOMALY_HISTORY_DAYS + 1)),
-            day,
+    frames: dict[dt.date, pl.DataFrame] = {}
+    for chunk in day_ranges.chunks(days_in_run(context)):
+        # The series of the chunk's windows, read once: at most 59 small days.
+        window = trailing(chunk[-1], ANOMALY_HISTORY_DAYS + len(chunk))
+        frames |= anomalies_of_days(
+            warehouse.scan_table(root, METRIC_SERIES, window).collect(), chunk
         )
-        for day in days_in_run(context)
-    }
     metadata = write_days(ANOMALIES, root, frames)
     flagged = pl.concat(list(frames.values())).filter("is_anomaly")
     metadata["anomalous_hours"] = flagged.height
