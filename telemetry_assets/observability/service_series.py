@@ -60,10 +60,11 @@ def anomalies_of_days(
 ) -> dict[dt.date, pl.DataFrame]:
     """Each day's scored hours, each hour scored causally on its series' history.
 
-    Day D is scored on the rows of `series` dated D-history_days .. D, on their own (the
-    detector's memory is longer than that window, so scoring a longer run at once would
-    change the scores), and keeps the hours that fall on D: the rows `detect_frame` gives on
-    that window, read once for a run of days instead of once per day.
+    `series` holds the `metric_series` rows of days[0]-history_days .. days[-1], read once for
+    the run of days instead of once per day. Day D is still scored on its own window, the rows
+    dated D-history_days .. D (the detector's memory is longer than that window, so scoring
+    the run as one longer series would change the scores), and keeps the hours that fall on
+    D: the rows `detect_frame` gives on that window, with the band computed for those only.
     """
     timed = (
         series.lazy()
