@@ -26,6 +26,7 @@ import hashlib
 import json
 import sys
 import tempfile
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -390,16 +391,21 @@ def landing_files(draw) -> tuple[str, bytes]:
 # --- the property ----------------------------------------------------------------------------
 
 
-def stage(fmt: str, body: bytes, gzipped: bool, block_bytes: int, group: int) -> tuple:
-    with (
-        tempfile.TemporaryDirectory() as tmp,
-        pytest.MonkeyPatch.context() as patch,
-    ):
+@contextmanager
+def blocks_of(block_bytes: int) -> Iterator[pytest.MonkeyPatch]:
+    """Staging reads every landing file in blocks of `block_bytes` (many blocks from a small
+    input, so block boundaries fall everywhere)."""
+    with pytest.MonkeyPatch.context() as patch:
         patch.setattr(
             staging,
             "LineBlocks",
             lambda path, gz, header=False: LineBlocks(path, gz, header, block_bytes=block_bytes),
         )
+        yield patch
+
+
+def stage(fmt: str, body: bytes, gzipped: bool, block_bytes: int, group: int) -> tuple:
+    with tempfile.TemporaryDirectory() as tmp, blocks_of(block_bytes) as patch:
         patch.setattr(block_path, "REGULAR_GROUP", group)
         patch.setattr(block_path, "DECODE_CHUNK", max(group, 2) * 2)
         landing = Path(tmp) / "landing"
@@ -479,15 +485,7 @@ def test_oracle_examples():
 def stage_together(files: list[tuple[str, bytes]], block_bytes: int) -> tuple[list, list, list]:
     """Stage the files in one `write_parts` call (their blocks decoded together) and each file
     alone: the staged results and the parts of both ways."""
-    with (
-        tempfile.TemporaryDirectory() as tmp,
-        pytest.MonkeyPatch.context() as patch,
-    ):
-        patch.setattr(
-            staging,
-            "LineBlocks",
-            lambda path, gz, header=False: LineBlocks(path, gz, header, block_bytes=block_bytes),
-        )
+    with tempfile.TemporaryDirectory() as tmp, blocks_of(block_bytes):
         landing = Path(tmp) / "landing"
         landing.mkdir()
         for hour, (fmt, body) in enumerate(files):
