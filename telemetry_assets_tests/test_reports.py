@@ -156,6 +156,7 @@ def test_png_export_failure_is_reported_not_raised(monkeypatch, tmp_path):
     with images.PngExporter() as exporter:
         note = exporter.export([(bar_figure(0), tmp_path / "x.png")])
         assert exporter.export([(bar_figure(1), tmp_path / "y.png")]) == note
+        assert exporter.export([]) is None  # nothing to draw: nothing was skipped
     assert "PNG export skipped: RuntimeError: no chrome here" in note
     assert "apt-get install chromium" in note
     assert list(tmp_path.iterdir()) == []
