@@ -32,7 +32,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from loopback_stack import lifecycle
-from loopback_stack.dagster_processes import graphql
+from loopback_stack.dagster_processes import LOCATION_QUERY, graphql
 from loopback_stack.processes import read_pid
 from loopback_stack.settings import (
     BIN,
@@ -164,19 +164,48 @@ def compare_warehouses(location: str, want: Path, scratch: Path) -> list[str]:
 # ---------------------------------------------------------------- driving the stack
 
 
-def stop_instigators(env: dict[str, str]) -> None:
-    """Only the backfill under test may launch runs: stop the landing sensor and the schedule."""
-    workspace = str(REPO / "workspace.yaml")
-    for kind, name in (("sensor", "landing_sensor"), ("schedule", "daily_schedule")):
-        result = subprocess.run(
-            [str(BIN / "dagster"), kind, "stop", name, "-w", workspace],
-            cwd=REPO,
-            env=env,
-            capture_output=True,
-            text=True,
-        )
-        if result.returncode != 0 and "already" not in (result.stdout + result.stderr):
-            raise Difference(f"could not stop the {kind} {name}: {result.stderr[-600:]}")
+INSTIGATORS = (("sensor", "landing_sensor"), ("schedule", "daily_schedule"))
+INSTIGATOR_QUERY = """query($s: %(Kind)sSelector!) { %(kind)sOrError(%(kind)sSelector: $s) {
+  __typename ... on %(Kind)s { id %(kind)sState { status } } ... on PythonError { message } } }"""
+STOP = """mutation($id: String!) { %(stop)s(id: $id) { __typename
+  ... on %(Result)s { %(state)s { status } } ... on PythonError { message } } }"""
+STOP_NAMES = {
+    "sensor": {
+        "stop": "stopSensor",
+        "Result": "StopSensorMutationResult",
+        "state": "instigationState",
+    },
+    "schedule": {
+        "stop": "stopRunningSchedule",
+        "Result": "ScheduleStateResult",
+        "state": "scheduleState",
+    },
+}
+
+
+def stop_instigators() -> None:
+    """Only the backfill under test may launch runs: stop the landing sensor and the schedule.
+
+    Through the webserver, so the stop lands in the instance the daemon reads, and checked:
+    a sensor left running would see the landing files and materialize days around the range.
+    """
+    location = graphql(LOCATION_QUERY)["workspaceOrError"]["locationEntries"][0]["name"]
+    for kind, name in INSTIGATORS:
+        names = {"kind": kind, "Kind": kind.capitalize()}
+        selector = {
+            "repositoryName": "__repository__",
+            "repositoryLocationName": location,
+            f"{kind}Name": name,
+        }
+        found = graphql(INSTIGATOR_QUERY % names, {"s": selector})[f"{kind}OrError"]
+        if found["__typename"] != kind.capitalize():
+            raise Difference(f"{kind} {name} not found: {found}")
+        if found[f"{kind}State"]["status"] != "STOPPED":
+            stop = STOP_NAMES[kind]
+            answer = graphql(STOP % stop, {"id": found["id"]})[stop["stop"]]
+            state = (answer.get(stop["state"]) or {}).get("status")
+            if state != "STOPPED":
+                raise Difference(f"could not stop the {kind} {name}: {answer}")
 
 
 ASSETS_QUERY = "{ assetNodes { assetKey { path } isPartitioned } }"
@@ -369,7 +398,7 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(folder, ignore_errors=True)
         lifecycle.up()
         say(f"landing {env['TELEMETRY_LANDING_DIR']}, warehouse {warehouse}")
-        stop_instigators(env)
+        stop_instigators()
         write_landing(landing, args.start, args.days, env["TELEMETRY_LANDING_DIR"])
         if not args.no_reference:
             seconds = reference_run(landing, reference, days[0], days[-1])
