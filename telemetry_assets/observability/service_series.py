@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from itertools import pairwise
+from typing import NamedTuple
 
 import numpy as np
 import polars as pl
@@ -77,18 +78,31 @@ def anomalies_of_days(
         .collect()
     )
     lengths = timed.group_by("service", "metric", maintain_order=True).len()["len"]
-    bounds = [0, *lengths.cum_sum().to_list()]
-    return {day: _scored_day(timed, bounds, day, history_days) for day in days}
+    columns = _Columns(
+        dated=timed["date"].to_physical().to_numpy(),
+        scored_day=timed["scored_day"].to_physical().to_numpy(),
+        values=timed["value"].cast(pl.Float64).fill_null(np.nan).to_numpy(),
+        bounds=[0, *lengths.cum_sum().to_list()],
+    )
+    return {day: _scored_day(timed, columns, day, history_days) for day in days}
+
+
+class _Columns(NamedTuple):
+    """The columns every day's scoring reads, as arrays made once for the run of days;
+    series `i` is rows bounds[i]..bounds[i+1]."""
+
+    dated: np.ndarray
+    scored_day: np.ndarray
+    values: np.ndarray
+    bounds: list[int]
 
 
 def _scored_day(
-    timed: pl.DataFrame, bounds: list[int], day: dt.date, history_days: int
+    timed: pl.DataFrame, columns: _Columns, day: dt.date, history_days: int
 ) -> pl.DataFrame:
-    """Day `day`'s rows of `timed` (sorted by series then time; series `i` is rows
-    bounds[i]..bounds[i+1]), each series scored on its rows of the day's window."""
-    dated = timed["date"].to_physical().to_numpy()
-    scored_day = timed["scored_day"].to_physical().to_numpy()
-    values = timed["value"].cast(pl.Float64).fill_null(np.nan).to_numpy()
+    """Day `day`'s rows of `timed` (sorted by series then time), each series scored on its
+    rows of the day's window."""
+    dated, scored_day, values, bounds = columns
     last = (day - EPOCH).days
     rows, points = [], []
     for begin, end in pairwise(bounds):
