@@ -11,7 +11,6 @@ import datetime as dt
 
 import dagster as dg
 import polars as pl
-import pyarrow.parquet as pq
 
 from telemetry_assets import ledger, staging, warehouse
 from telemetry_assets.defs.ingest.assets import ingest_stats
@@ -43,8 +42,7 @@ def census_problems(
             problems.append(f"{file.rel_path}: never staged")
             continue
         # One footer read gives both the part's key-value metadata and its row count.
-        with path.open("rb") as handle:
-            footer = pq.read_metadata(handle)
+        footer = warehouse.parquet_footer(path)
         metadata = {k.decode(): v.decode() for k, v in (footer.metadata or {}).items()}
         if metadata.get("fingerprint") != file.fingerprint.token():
             changed.append(file.rel_path)
