@@ -185,6 +185,13 @@ def write_partition(
     return path
 
 
+def write_partitions(
+    frames: dict[dt.date, pl.DataFrame], root: StoragePath, table: str
+) -> dict[dt.date, StoragePath]:
+    """Replace each day of a single-file table; the file of each day."""
+    return {day: write_partition(frame, root, table, day) for day, frame in frames.items()}
+
+
 def parquet_files(directory: StoragePath) -> list[StoragePath]:
     if not directory.is_dir():
         return []

@@ -129,7 +129,8 @@ def test_late_and_early_records_land_on_their_event_day(pipeline):
             v1_record(event="one_day_early", timestamp="2025-03-01T00:05:00Z"),
         ),
     )
-    assert pipeline.materialize("2025-02-28", "2025-03-03").success
+    result = pipeline.materialize("2025-02-28", "2025-03-03")
+    assert result.success
     events = pipeline.table(EVENTS).select("event", "timestamp")
     by_day = {row["event"]: row["timestamp"].date() for row in events.iter_rows(named=True)}
     assert by_day == {
@@ -149,6 +150,17 @@ def test_late_and_early_records_land_on_their_event_day(pipeline):
         dt.date(2025, 3, 2): (1, 1, 0),
         dt.date(2025, 3, 3): (2, 1, 1),
     }
+    # Each day's materialization carries that day's own row count and file, not the run's.
+    for table, expected in (("events", [0, 2, 1, 1]), ("ingest_stats", [1, 1, 1, 1])):
+        by_day = {
+            m.partition: m.materialization.metadata
+            for m in result.get_asset_materialization_events()
+            if m.asset_key.path[-1] == table
+        }
+        assert [by_day[day]["dagster/row_count"].value for day in sorted(by_day)] == expected
+        assert by_day["2025-03-02"]["path"].value.endswith(
+            f"{table}/date=2025-03-02/part-0.parquet"
+        )
 
 
 @pytest.mark.slow

@@ -10,7 +10,7 @@ import dagster as dg
 import polars as pl
 
 from telemetry_assets import day_ranges, dedup, ledger, settings, staging, warehouse
-from telemetry_assets.defs.metadata import PREVIEW_ROWS, preview, write_days
+from telemetry_assets.defs.metadata import PREVIEW_ROWS, describe_days, preview, write_days
 from telemetry_assets.defs.partitions import RAW_WINDOW_MAPPING, daily_asset, days_in_run
 from telemetry_assets.defs.resources import LandingZone, Warehouse
 from telemetry_assets.object_storage import StoragePath, uri
@@ -92,7 +92,7 @@ def quarantine(
     for chunk in raw_chunks(root, days_in_run(context)):
         found = ledger.quarantine_days(warehouse.scan_table(root, RAW_EVENTS, chunk), chunk)
         frames |= day_ranges.split_by(found, "file_day", chunk, QUARANTINE.empty)
-    metadata = write_days(QUARANTINE, root, frames)
+    metadata = write_days(context, QUARANTINE, root, frames)
     rejected = pl.concat(list(frames.values())).get_column("reason")
     metadata["quarantined_by_reason"] = dg.MetadataValue.json(ledger.count_reasons(rejected))
     return dg.MaterializeResult(metadata=metadata)
@@ -107,33 +107,31 @@ def quarantine(
 def events(context: dg.AssetExecutionContext, warehouse_store: Warehouse) -> dg.MaterializeResult:
     """Valid, deduplicated events of the event day, gathered from file days D-1 .. D+late."""
     root = warehouse_store.root()
-    rows_by_day = {}
+    rows: dict[dt.date, int] = {}
+    paths: dict[dt.date, StoragePath] = {}
     for chunk in raw_chunks(root, days_in_run(context)):
         if len(chunk) == 1:  # a big day: streamed from the raw parts into its file
             day = chunk[0]
             raw = warehouse.scan_table(root, RAW_EVENTS, raw_window(day))
-            path = warehouse.partition_dir(root, EVENTS.name, day) / warehouse.PART_NAME
-            rows_by_day[day.isoformat()] = warehouse.sink_parquet_atomic(
-                dedup.events_for_day(raw, day), path, EVENTS_ROW_GROUP
+            paths[day] = warehouse.partition_dir(root, EVENTS.name, day) / warehouse.PART_NAME
+            rows[day] = warehouse.sink_parquet_atomic(
+                dedup.events_for_day(raw, day), paths[day], EVENTS_ROW_GROUP
             )
             continue
         # Read once (the dedup passes would each open every small part again), then in memory.
         raw = warehouse.scan_table(root, RAW_EVENTS, chunk_window(chunk)).collect().lazy()
         found = dedup.events_for_days(raw, chunk).collect()
         for day, frame in day_ranges.split_by(found, "event_day", chunk, found.clear).items():
-            path = warehouse.partition_dir(root, EVENTS.name, day) / warehouse.PART_NAME
+            paths[day] = warehouse.partition_dir(root, EVENTS.name, day) / warehouse.PART_NAME
             warehouse.write_parquet_atomic(
-                frame.drop("event_day"), path, row_group_size=EVENTS_ROW_GROUP
+                frame.drop("event_day"), paths[day], row_group_size=EVENTS_ROW_GROUP
             )
-            rows_by_day[day.isoformat()] = frame.height
-    context.log.info(f"events: {sum(rows_by_day.values())} rows in {len(rows_by_day)} days")
+            rows[day] = frame.height
+    context.log.info(f"events: {sum(rows.values())} rows in {len(rows)} days")
+    last = paths[max(paths)]
     return dg.MaterializeResult(
-        metadata={
-            "dagster/row_count": sum(rows_by_day.values()),
-            "rows_by_day": dg.MetadataValue.json(rows_by_day),
-            "path": dg.MetadataValue.path(str(root / EVENTS.name)),
-            "preview": preview(pl.scan_parquet(uri(path)).head(PREVIEW_ROWS).collect()),
-        }
+        metadata=describe_days(context, rows, paths)
+        | {"preview": preview(pl.scan_parquet(uri(last)).head(PREVIEW_ROWS).collect())}
     )
 
 
@@ -155,7 +153,7 @@ def ingest_stats(
             raw = raw.select(ledger.COUNT_COLUMNS).collect().lazy()
         counts = ledger.count_days(raw, chunk)
         frames |= {day: ledger.ingest_stats_row(counts[day]) for day in chunk}
-    return dg.MaterializeResult(metadata=write_days(INGEST_STATS, root, frames))
+    return dg.MaterializeResult(metadata=write_days(context, INGEST_STATS, root, frames))
 
 
 ingest_assets = [raw_events, quarantine, events, ingest_stats]

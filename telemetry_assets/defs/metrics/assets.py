@@ -72,7 +72,7 @@ def daily_metric(table: Table, compute: Compute, description: str) -> dg.AssetsD
     ) -> dg.MaterializeResult:
         root = warehouse_store.root()
         frames = metric_days(root, days_in_run(context), compute, table)
-        return dg.MaterializeResult(metadata=write_days(table, root, frames))
+        return dg.MaterializeResult(metadata=write_days(context, table, root, frames))
 
     return _metric
 
@@ -142,7 +142,7 @@ def active_users(
         users = warehouse.scan_table(root, DAILY_USERS, window).collect().lazy()
         for day in chunk:
             frames[day] = usage_metrics.active_users(users, day, first)
-    metadata = write_days(ACTIVE_USERS, root, frames)
+    metadata = write_days(context, ACTIVE_USERS, root, frames)
     metadata["first_event_day"] = first.isoformat() if first else "none"
     metadata["files_read"] = dg.MetadataValue.json(sorted(files_read))
     return dg.MaterializeResult(metadata=metadata)
@@ -159,7 +159,7 @@ def alerts(
     for chunk in day_ranges.chunks(days_in_run(context)):
         health = warehouse.scan_table(root, SERVICE_HEALTH, chunk).collect()
         frames |= day_ranges.split_by(alerting.alerts(health, rules), "date", chunk, ALERTS.empty)
-    return dg.MaterializeResult(metadata=write_days(ALERTS, root, frames))
+    return dg.MaterializeResult(metadata=write_days(context, ALERTS, root, frames))
 
 
 metric_assets = [

@@ -80,8 +80,8 @@ def log_patterns(
         on_day = pl.lit(day, dtype=pl.Date).alias("date")
         rows[day] = LOG_PATTERNS.conform(found.with_columns(on_day))
         states[day] = LOG_PATTERN_STATE.conform(state.with_columns(on_day))
-    write_days(LOG_PATTERN_STATE, root, states)
-    metadata = write_days(LOG_PATTERNS, root, rows)
+    warehouse.write_partitions(states, root, LOG_PATTERN_STATE.name)
+    metadata = write_days(context, LOG_PATTERNS, root, rows)
     everything = pl.concat(list(rows.values()))
     metadata["new_patterns"] = int(everything["is_new"].sum())
     metadata["preview"] = preview(everything.sort("count", descending=True))
@@ -107,7 +107,7 @@ def metric_series(
         )
         for day in days_in_run(context)
     }
-    return dg.MaterializeResult(metadata=write_days(METRIC_SERIES, root, frames))
+    return dg.MaterializeResult(metadata=write_days(context, METRIC_SERIES, root, frames))
 
 
 @daily_asset(
@@ -128,7 +128,7 @@ def anomalies(
         frames |= anomalies_of_days(
             warehouse.scan_table(root, METRIC_SERIES, window).collect(), chunk
         )
-    metadata = write_days(ANOMALIES, root, frames)
+    metadata = write_days(context, ANOMALIES, root, frames)
     flagged = pl.concat(list(frames.values())).filter("is_anomaly")
     metadata["anomalous_hours"] = flagged.height
     metadata["model_version"] = MODEL_VERSION
