@@ -2,9 +2,9 @@
 
 `python -m telemetry_assets.devtools.benchmark.history_run LANDING WORK FIRST LAST SCOPE STEPS`
 materializes SCOPE (`all`: every asset and check; `ingest+metrics`: the ingest and metric
-assets and their checks; `floor`: the same graph with no-op bodies, see `dagster_floor`) over
-FIRST..LAST as one run (the partition range tags a backfill uses) and writes each step's wall
-seconds to the JSON file STEPS.
+assets and their checks; `floor-` before either: the same selection of the graph with no-op
+bodies, see `dagster_floor`) over FIRST..LAST as one run (the partition range tags a backfill
+uses) and writes each step's wall seconds to the JSON file STEPS.
 """
 
 from __future__ import annotations
@@ -20,14 +20,15 @@ from telemetry_assets.defs.resources import LandingZone, ReportsStore, Warehouse
 from telemetry_assets.devtools.benchmark.dagster_floor import floor_graph
 from telemetry_assets.devtools.benchmark.run import SELECTION
 
-SCOPES = {"all": None, "floor": None, "ingest+metrics": [*SELECTION, "service_health", "alerts"]}
+SCOPES = {"all": None, "ingest+metrics": [*SELECTION, "service_health", "alerts"]}
+FLOOR = "floor-"
 
 
 def main(landing: str, work: str, first: str, last: str, scope: str, steps: str) -> int:
     instance = dg.DagsterInstance.ephemeral()
-    names = SCOPES[scope]
+    names = SCOPES[scope.removeprefix(FLOOR)]
     selection = dg.AssetSelection.all() if names is None else dg.AssetSelection.assets(*names)
-    assets, checks = floor_graph() if scope == "floor" else (ASSETS, CHECKS)
+    assets, checks = floor_graph() if scope.startswith(FLOOR) else (ASSETS, CHECKS)
     result = dg.materialize(
         [*assets, *checks],
         selection=selection,

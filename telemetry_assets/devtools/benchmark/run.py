@@ -285,9 +285,10 @@ def bench_history(out: Path, runs: list[str], days: int) -> tuple[list[Measureme
             str(work / "reference"),
         ]
     }
-    # The floor runs first: Dagster's own cost for this graph and range, next to DuckDB's.
-    scopes = {"floor (dagster, no-op graph)": "floor"}
-    scopes |= {f"pipeline {scope}": scope for scope in ("ingest+metrics", "all")}
+    # The floors run first: Dagster's own cost for each selection and range, next to DuckDB's.
+    selections = ("ingest+metrics", "all")
+    scopes = {f"floor {scope} (dagster, no-op graph)": f"floor-{scope}" for scope in selections}
+    scopes |= {f"pipeline {scope}": scope for scope in selections}
     for name, scope in scopes.items():
         commands[name] = [
             python,
