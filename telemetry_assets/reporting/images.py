@@ -31,10 +31,6 @@ RENDER_VERSION = b"kaleido-1-json"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 PngJob = tuple[Figure, StoragePath]
-# Figures drawn at once, one per browser tab: 60 bar charts took 3.2 s with two tabs against
-# 4.1 s with one (medians of three runs on this 2-core machine; three tabs 3.0 s), and the
-# PNGs are byte-identical.
-TABS = 2
 
 
 def figure_digest(fig: Figure) -> str:
@@ -144,8 +140,8 @@ class PngExporter:
 
     @staticmethod
     async def _open() -> ReusedTab:
-        """A browser with TABS tabs; MathJax off, as no figure has LaTeX (it is fetched online)."""
-        browser = ReusedTab(n=TABS, mathjax=False)
+        """A browser with one tab; MathJax off, as no figure has LaTeX (it is fetched online)."""
+        browser = ReusedTab(mathjax=False)
         try:
             await browser.open()
         except BaseException:
