@@ -46,7 +46,7 @@ from telemetry_assets.landing.block_path import SORTED_ENCODER as _SORTED_ENCODE
 from telemetry_assets.landing.candidate_rows import KEY_FIELDS, STRING_FIELDS, no_cyclic_gc
 from telemetry_assets.landing.events import TYPE_DEFAULTS, decode_events
 from telemetry_assets.landing.files import FileFormat
-from telemetry_assets.landing.json_values import MAX_DEPTH
+from telemetry_assets.landing.json_values import MAX_DEPTH, key_texts
 from telemetry_assets.landing.lines import Block
 from telemetry_assets.schemas.candidates import CANDIDATE_SCHEMA, JsonType
 
@@ -127,22 +127,14 @@ def _depth_limited() -> bool:
     return sys.getrecursionlimit() <= MAX_DEPTH
 
 
-def _key_texts(values: list[_Key]) -> list[str | None]:
-    """Keys as the canonical record holds them: strings as they are, integers as decimal text
-    (one comprehension, no call per value: this runs for every key of every record)."""
-    return [
-        value if type(value) is str else str(value) if type(value) is int else None
-        for value in values
-    ]
-
-
 def _fields(envelopes: list[_Envelope], keys: list[_KeysView]) -> pl.DataFrame:
     """The envelope strings and payload keys of each record, from msgspec's typed values.
 
     Taken from msgspec's values, not by parsing the canonical records again (a JSON parse of
     every record cost 3.2 µs of CPU, a third of the block path), and exactly what that parse
-    gives: the strings are the decoded text; a key integer is written in decimal, as the
-    canonical encoding does; a latency is the double msgspec decoded (a number with a run of
+    gives, up to empty keys (none here, "" there; `_REGULAR_COLUMNS` makes both none): the
+    strings are the decoded text; a key integer is written in decimal, as the canonical
+    encoding does; a latency is the double msgspec decoded (a number with a run of
     19+ digits is redone).
     """
     payloads = [view.payload for view in keys]
@@ -151,7 +143,7 @@ def _fields(envelopes: list[_Envelope], keys: list[_KeysView]) -> pl.DataFrame:
         for name in _ENVELOPE_STRINGS
     ]
     columns += [
-        pl.Series(name, _key_texts(list(map(attrgetter(name), payloads))), dtype=pl.String)
+        pl.Series(name, key_texts(map(attrgetter(name), payloads)), dtype=pl.String)
         for name in KEY_FIELDS
     ]
     latencies = list(map(attrgetter("latency_ms"), payloads))

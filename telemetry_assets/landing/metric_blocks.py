@@ -12,7 +12,7 @@ see `block_path`):
 - msgspec is as strict as orjson (RFC 8259, UTF-8, the last of duplicate keys wins) and reads
   a regular line into the same Python values as `parse_line` (integers of any size keep their
   digits, floats are correctly rounded). The mapping below is `metric_samples._map_sample`'s on
-  those values, and the typed fields are read from them with the same helpers (`key_text`,
+  those values, and the typed fields are read from them with the same helpers (`key_texts`,
   `json_type`, `as_float`); only the type columns of tags and latency vary between regular
   samples.
 - One sorted encode gives every canonical record and another every payload. msgspec writes
@@ -45,7 +45,7 @@ from telemetry_assets.landing.candidate_rows import (
     no_cyclic_gc,
 )
 from telemetry_assets.landing.files import FileFormat
-from telemetry_assets.landing.json_values import ABSENT, as_float, json_type, key_text
+from telemetry_assets.landing.json_values import ABSENT, as_float, json_type, key_texts
 from telemetry_assets.landing.lines import Block
 from telemetry_assets.landing.metric_samples import TYPE_DEFAULTS, decode_metric_samples
 from telemetry_assets.schemas.candidates import CANDIDATE_SCHEMA, JsonType
@@ -154,7 +154,7 @@ def _frame(
     for name in KEY_FIELDS:
         if name in keys:
             series[name] = pl.Series(
-                name, [key_text(payload.get(name)) for payload in payloads], dtype=pl.String
+                name, key_texts(payload.get(name) for payload in payloads), dtype=pl.String
             )
         else:
             series[name] = constant_column(None, rows, name)
