@@ -239,9 +239,18 @@ def anomaly_bands(anomalies: pl.DataFrame, limit: int = 6) -> Figure:
         flagged = part.filter("is_anomaly")
         at = [t.isoformat() for t in part["at"].to_list()]
         first = row == 1
+        scatter = {"type": "scatter", **_panel(row)}
         traces += [
-            {"y": part["upper"].to_list(), "line": {"width": 0}, "showlegend": False},
             {
+                **scatter,
+                "x": at,
+                "y": part["upper"].to_list(),
+                "line": {"width": 0},
+                "showlegend": False,
+            },
+            {
+                **scatter,
+                "x": at,
                 "y": part["lower"].to_list(),
                 "fill": "tonexty",
                 "line": {"width": 0},
@@ -249,22 +258,17 @@ def anomaly_bands(anomalies: pl.DataFrame, limit: int = 6) -> Figure:
                 "opacity": 0.3,
                 "showlegend": first,
             },
-            {"y": part["value"].to_list(), "mode": "lines", "name": name},
-        ]
-        for trace in traces[-3:]:
-            trace |= {"type": "scatter", "x": at, **_panel(row)}
-        traces.append(
+            {**scatter, "x": at, "y": part["value"].to_list(), "mode": "lines", "name": name},
             {
-                "type": "scatter",
+                **scatter,
                 "x": [t.isoformat() for t in flagged["at"].to_list()],
                 "y": flagged["value"].to_list(),
                 "mode": "markers",
                 "marker": {"size": 9, "symbol": "x", "color": "crimson"},
                 "name": "anomaly",
                 "showlegend": first,
-                **_panel(row),
-            }
-        )
+            },
+        ]
     return _figure(
         traces,
         f"Anomalies: the {limit} series with the highest scores (band = expected range)",
