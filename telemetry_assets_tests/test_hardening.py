@@ -16,6 +16,7 @@ import pytest
 from pandera.config import config_context
 
 from telemetry_assets import record_census, staging
+from telemetry_assets.defs.ingest import checks as ingest_checks
 from telemetry_assets.landing import metric_samples
 from telemetry_assets.landing.decoders import decode
 from telemetry_assets.landing.event_blocks import decode_event_block
@@ -420,7 +421,15 @@ def test_code_location_refuses_to_load_with_pandera_disabled():
 # --- conservation ----------------------------------------------------------------------------
 
 
-def test_conservation_catches_a_reader_that_drops_a_record(pipeline, monkeypatch):
+@pytest.fixture(params=["in_turn", "threaded"])
+def census_mode(request, monkeypatch):
+    """The census counted file after file (small days) or in threads (big days)."""
+    if request.param == "threaded":
+        monkeypatch.setattr(ingest_checks, "THREADED_CENSUS_BYTES", 0)
+    return request.param
+
+
+def test_conservation_catches_a_reader_that_drops_a_record(pipeline, monkeypatch, census_mode):
     write_file(
         pipeline.landing,
         "events-2025-03-01T10.jsonl",
@@ -444,7 +453,7 @@ def test_conservation_catches_a_reader_that_drops_a_record(pipeline, monkeypatch
     ]
 
 
-def test_conservation_passes_with_the_real_reader(pipeline):
+def test_conservation_passes_with_the_real_reader(pipeline, census_mode):
     pipeline.max_malformed_ratio = 1.0
     write_file(
         pipeline.landing,
