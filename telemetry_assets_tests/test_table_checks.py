@@ -58,3 +58,11 @@ def test_a_key_repeated_across_files_is_found(tmp_path):
             "examples": [("2025-03-01", "user", "a"), ("2025-03-01", "trace", "b")],
         }
     ]
+
+
+def test_a_key_written_three_times_is_one_repeated_key(tmp_path):
+    once = counts().head(1)
+    problems = table_problems(write(tmp_path, counts(), once, once), EVENT_COUNTS)
+    assert [(p["repeated_keys"], p["examples"]) for p in problems] == [
+        (1, [("2025-03-01", "user", "a")])
+    ]
