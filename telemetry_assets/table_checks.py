@@ -11,6 +11,7 @@ import pandera.polars as pa
 import polars as pl
 from pandera.config import ValidationDepth, config_context
 
+from telemetry_assets.dedup import repeated_values
 from telemetry_assets.object_storage import StoragePath, uri
 from telemetry_assets.schemas.tables import Table
 
@@ -19,14 +20,10 @@ EXAMPLES = 5
 
 def repeated_keys(scan: pl.LazyFrame, key: list[str]) -> pl.DataFrame:
     """Key values that occur more than once, found without holding the table in memory:
-    keys are hashed to 64 bits, and only rows whose hash repeats are compared in full.
-
-    Repeats are found by sorting the hashes and comparing neighbours: on a 10 M-event day
-    that took 0.3 s where `is_duplicated` took 2 s.
-    """
+    keys are hashed to 64 bits, and only rows whose hash repeats are compared in full."""
     hashed = pl.struct(key).hash().alias("_key_hash")
-    hashes = scan.select(hashed).collect(engine="streaming").to_series().sort()
-    repeated = hashes.filter(hashes == hashes.shift(1)).unique().to_frame()
+    hashes = scan.select(hashed).collect(engine="streaming").to_series()
+    repeated = repeated_values(hashes).to_frame()
     if repeated.is_empty():
         return scan.select(key).head(0).collect()
     suspects = scan.with_columns(hashed).join(repeated.lazy(), on="_key_hash", how="semi")

@@ -70,3 +70,9 @@ def test_prefixes_hashed_in_many_buckets_find_the_same_duplicates(monkeypatch):
     bucketed = dedup.duplicate_copies(valid).sort(dedup.POSITION)
     assert whole.height == 1200
     assert bucketed.equals(whole)
+
+
+def test_repeated_values_are_each_value_held_more_than_once_listed_once():
+    values = pl.Series([7, 1, 7, 2**62, 3, 7, 2**62, None, None], dtype=pl.Int64)
+    assert dedup.repeated_values(values).sort().to_list() == [7, 2**62]
+    assert dedup.repeated_values(pl.Series([], dtype=pl.UInt64)).to_list() == []
