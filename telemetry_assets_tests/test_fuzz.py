@@ -7,6 +7,7 @@ import io
 import json
 
 import polars as pl
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -191,3 +192,28 @@ def test_block_path_equals_the_exact_path(lines, terminated, group):
         block_path.REGULAR_GROUP = original
     assert block.schema == exact.schema
     assert block.to_dicts() == exact.to_dicts()
+
+
+JSON_OF_EVERY_TYPE = [
+    *('"u"', '""', '"5"', '"\\u00e9"'),
+    *("0", "-0", "12", "9223372036854775807", "18446744073709551615", "1" * 25),
+    *("1.5", "-0.0", "1e2", "1E-3", "2.5e+3"),
+    *("true", "false", "null", "[]", "[1]", "{}", '{"a":1}'),
+]
+
+
+@pytest.mark.parametrize("key", ["user_id", "service", "latency_ms"])
+def test_payload_keys_of_every_json_type_equal_the_exact_path(key):
+    """Each payload key the pipeline reads, with a value of every JSON type (or absent), in a
+    record the block path takes: its rows equal the exact path's, line by line and as a
+    block of all of them together."""
+    lines = [
+        b'{"schema_version":"telemetry_event_v1","channel":"c","event":"e",'
+        b'"timestamp":"2025-03-01T10:00:00Z","payload":{%s}}'
+        % (f'"{key}":{value}'.encode() if value else b"")
+        for value in [*JSON_OF_EVERY_TYPE, None]
+    ]
+    for data in [*lines, b"\n".join(lines)]:
+        exact = decode(FileFormat.EVENTS, split_lines(data))
+        block = decode_event_block(Block(data, first_line=1, final=True))
+        assert block.to_dicts() == exact.to_dicts(), data
