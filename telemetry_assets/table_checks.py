@@ -20,11 +20,10 @@ EXAMPLES = 5
 
 def repeated_keys(scan: pl.LazyFrame, key: list[str]) -> pl.DataFrame:
     """Key values that occur more than once, found without holding the table in memory:
-    keys are hashed to 64 bits (8 bytes a row are held), and only rows whose hash repeats are
-    compared in full."""
+    keys are hashed to 64 bits (`repeated_values` holds a bounded number of them at once), and
+    only rows whose hash repeats are compared in full."""
     hashed = pl.struct(key).hash().alias("_key_hash")
-    hashes = scan.select(hashed).collect(engine="streaming").to_series()
-    repeated = repeated_values(hashes).to_frame()
+    repeated = repeated_values(scan.select(hashed))
     if repeated.is_empty():
         return scan.select(key).head(0).collect()
     suspects = scan.with_columns(hashed).join(repeated.lazy(), on="_key_hash", how="semi")

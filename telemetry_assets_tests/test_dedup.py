@@ -3,6 +3,7 @@
 import datetime as dt
 
 import polars as pl
+import pytest
 
 from telemetry_assets import dedup, ledger
 from telemetry_assets.landing.decoders import decode
@@ -66,13 +67,16 @@ def test_prefixes_hashed_in_many_buckets_find_the_same_duplicates(monkeypatch):
     raw = raw_day()
     valid = dedup.valid_on_day(raw, DAY)
     whole = dedup.duplicate_copies(valid).sort(dedup.POSITION)
-    monkeypatch.setattr(dedup, "PREFIX_BUCKET_ROWS", 100)
+    monkeypatch.setattr(dedup, "BUCKET_ROWS", 100)
     bucketed = dedup.duplicate_copies(valid).sort(dedup.POSITION)
     assert whole.height == 1200
     assert bucketed.equals(whole)
 
 
-def test_repeated_values_are_each_value_held_more_than_once_listed_once():
-    values = pl.Series([7, 1, 7, 2**62, 3, 7, 2**62, None, None], dtype=pl.Int64)
-    assert dedup.repeated_values(values).sort().to_list() == [7, 2**62]
-    assert dedup.repeated_values(pl.Series([], dtype=pl.UInt64)).to_list() == []
+@pytest.mark.parametrize("bucket_rows", [1, 2, 3, 1000])
+def test_repeated_values_are_each_value_held_more_than_once_listed_once(monkeypatch, bucket_rows):
+    monkeypatch.setattr(dedup, "BUCKET_ROWS", bucket_rows)
+    values = pl.LazyFrame({"v": [7, 1, 7, 2**62, 3, 7, 2**62, None, None, 2**62 + 1]})
+    assert dedup.repeated_values(values).sort("v")["v"].to_list() == [7, 2**62]
+    empty = pl.LazyFrame(schema={"h": pl.UInt64})
+    assert dedup.repeated_values(empty).to_series().to_list() == []
