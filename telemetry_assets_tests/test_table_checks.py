@@ -3,7 +3,9 @@
 import datetime as dt
 
 import polars as pl
+import pytest
 
+from telemetry_assets import dedup
 from telemetry_assets.schemas.tables import EVENT_COUNTS, EVENTS
 from telemetry_assets.table_checks import table_problems
 
@@ -60,7 +62,9 @@ def test_a_key_repeated_across_files_is_found(tmp_path):
     ]
 
 
-def test_a_key_written_three_times_is_one_repeated_key(tmp_path):
+@pytest.mark.parametrize("bucket_rows", [1, 2, 16_000_000])
+def test_a_key_written_three_times_is_one_repeated_key(tmp_path, monkeypatch, bucket_rows):
+    monkeypatch.setattr(dedup, "BUCKET_ROWS", bucket_rows)
     once = counts().head(1)
     problems = table_problems(write(tmp_path, counts(), once, once), EVENT_COUNTS)
     assert [(p["repeated_keys"], p["examples"]) for p in problems] == [
